@@ -1,0 +1,37 @@
+import { UsageError } from '../errors.js';
+import { makeSchedule } from './schedules.js';
+import { SubVPSDE } from './subvp.js';
+import type { SDE, SDEConfig, SDEName } from './types.js';
+import { SDE_NAMES } from './types.js';
+import { VESDE } from './ve.js';
+import { VPSDE } from './vp.js';
+
+/** Defaults of score_sde: linear VP (0.1, 20), VE (0.01, 50). */
+export const DEFAULT_SDE_CONFIG: SDEConfig = {
+  sde: 'vp',
+  schedule: 'linear',
+  betaMin: 0.1,
+  betaMax: 20,
+  sigmaMin: 0.01,
+  sigmaMax: 50,
+};
+
+/** Checks an SDE name from `--sde` or a config file. */
+export function parseSdeName(value: string, source = '--sde'): SDEName {
+  if ((SDE_NAMES as readonly string[]).includes(value)) return value as SDEName;
+  throw new UsageError(`${source}: unknown SDE '${value}', expected one of ${SDE_NAMES.join(', ')}`);
+}
+
+/** Builds the SDE a config describes (missing fields take the defaults); bad values are UsageErrors naming the flag. */
+export function makeSDE(partial: Partial<SDEConfig> = {}): SDE {
+  const config: SDEConfig = { ...DEFAULT_SDE_CONFIG, ...partial };
+  const name = parseSdeName(config.sde);
+  switch (name) {
+    case 'vp':
+      return new VPSDE(makeSchedule(config.schedule, config.betaMin, config.betaMax), config);
+    case 'subvp':
+      return new SubVPSDE(makeSchedule(config.schedule, config.betaMin, config.betaMax), config);
+    case 've':
+      return new VESDE(config.sigmaMin, config.sigmaMax, config);
+  }
+}

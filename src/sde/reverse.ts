@@ -1,0 +1,24 @@
+import * as tf from '@tensorflow/tfjs';
+import { appendDims } from '../tensor/dims.js';
+import type { ScoreFn, SDE } from './types.js';
+
+/** g(t)^2 broadcast over x. */
+function diffusionSquared(sde: SDE, t: tf.Tensor, rank: number): tf.Tensor {
+  return appendDims(tf.square(sde.diffusion(t)), rank);
+}
+
+/**
+ * Drift of the reverse-time SDE (Anderson 1982), run from T down to 0:
+ * dx = [f(x, t) - g(t)^2 s(x, t)] dt + g(t) dW-bar.
+ */
+export function reverseSdeDrift(sde: SDE, score: ScoreFn, x: tf.Tensor, t: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sub(sde.drift(x, t), tf.mul(diffusionSquared(sde, t, x.rank), score(x, t))));
+}
+
+/**
+ * Drift of the probability-flow ODE, whose solutions share the SDE's marginals:
+ * dx/dt = f(x, t) - 1/2 g(t)^2 s(x, t).
+ */
+export function probabilityFlowDrift(sde: SDE, score: ScoreFn, x: tf.Tensor, t: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sub(sde.drift(x, t), tf.mul(tf.mul(0.5, diffusionSquared(sde, t, x.rank)), score(x, t))));
+}

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { parse, type MathNode } from 'mathjs';
+import type { MathNode } from 'mathjs';
+import { createRequire } from 'node:module';
 import { UsageError } from '../errors.js';
 
 /** The arithmetic a compiled expression needs, for host numbers or for tensors. */
@@ -14,6 +15,12 @@ const UNARY_FUNCTIONS = ['exp', 'log', 'sqrt', 'sin', 'cos', 'tan', 'tanh', 'sin
 type UnaryFn = (typeof UNARY_FUNCTIONS)[number] | 'unaryMinus';
 const BINARY_OPS: readonly BinaryOp[] = ['add', 'subtract', 'multiply', 'divide', 'pow'];
 const CONSTANTS: Record<string, number> = { pi: Math.PI, e: Math.E };
+
+/** mathjs's parser, loaded on first use: the library takes about a second to load and most runs never need it. */
+function mathjsParse(source: string): MathNode {
+  const mathjs = createRequire(import.meta.url)('mathjs') as typeof import('mathjs');
+  return mathjs.parse(source);
+}
 
 const hostAlgebra: Algebra<number> = {
   constant: (c) => c,
@@ -113,7 +120,7 @@ export interface Expression {
 export function parseExpression(source: string, flag: string): Expression {
   let tree: MathNode;
   try {
-    tree = parse(source);
+    tree = mathjsParse(source);
   } catch (e) {
     throw new UsageError(`${flag}: cannot parse '${source}': ${(e as Error).message}`);
   }

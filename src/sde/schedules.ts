@@ -76,10 +76,8 @@ export function expressionSchedule(source: string, flag = '--schedule'): BetaSch
     }
   }
   const { nodes, weights } = TENSOR_QUADRATURE;
-  const nodeFractions = tf.tensor1d(Array.from(nodes, (x) => (x + 1) / 2));
-  const halfWeights = tf.tensor1d(Array.from(weights, (w) => w / 2));
-  tf.keep(nodeFractions);
-  tf.keep(halfWeights);
+  const nodeFractions = Array.from(nodes, (x) => (x + 1) / 2);
+  const halfWeights = Array.from(weights, (w) => w / 2);
   return {
     name: source,
     T: 1,
@@ -88,8 +86,8 @@ export function expressionSchedule(source: string, flag = '--schedule'): BetaSch
       tf.tidy(() => {
         // B(t) = t * sum_k (w_k/2) beta(t (x_k + 1)/2), evaluated with a trailing quadrature axis.
         const tt = t.expandDims(-1);
-        const values = expr.tensor(tf.mul(tt, nodeFractions));
-        return tf.mul(t, tf.sum(tf.mul(values, halfWeights), -1));
+        const values = expr.tensor(tf.mul(tt, tf.tensor1d(nodeFractions)));
+        return tf.mul(t, tf.sum(tf.mul(values, tf.tensor1d(halfWeights)), -1));
       }),
     betaAt: (t) => expr.host(t),
     integralAt: (t) => integrate(expr.host, 0, t),

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { UsageError } from '../src/errors.js';
+import { scheduleCommand } from './commands/schedule.js';
+
+/** Prints one line on stderr and exits: 2 for bad input, 1 for an internal error (stack with SDE_DEBUG=1). */
+function die(error: unknown): never {
+  const usage = error instanceof UsageError;
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  process.stderr.write(`sde: ${usage ? '' : 'internal error: '}${message}\n`);
+  if (!usage && process.env.SDE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  process.exit(usage ? 2 : 1);
+}
+
+async function main(): Promise<void> {
+  await yargs(hideBin(process.argv))
+    .scriptName('sde')
+    .usage('$0 <command> [options]\n\nContinuous-time score-based diffusion models: SDEs, DDPM, score matching and samplers.')
+    .command(scheduleCommand)
+    .demandCommand(1, 'a command is required; see sde --help')
+    .parserConfiguration({ 'camel-case-expansion': false, 'boolean-negation': false })
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    })
+    .parseAsync();
+}
+
+main().catch(die);

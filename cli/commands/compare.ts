@@ -1,0 +1,118 @@
+import type { Argv, CommandModule } from 'yargs';
+import { loadCsv } from '../../src/data/csv.js';
+import { energyDistance, slicedWasserstein, type Points } from '../../src/eval/metrics.js';
+import { UsageError } from '../../src/errors.js';
+import { writeFileAtomic } from '../../src/io/atomic.js';
+import { renderReport, type ComparisonRow } from '../../src/report/html.js';
+import { integrate } from '../../src/solvers/integrate.js';
+import { SOLVERS } from '../../src/solvers/registry.js';
+import { SOLVER_NAMES, type SolverName } from '../../src/solvers/types.js';
+import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
+import { formatTable } from '../format.js';
+import { checkSourceFlags, loadScoreSource, type ScoreSource } from '../score-source.js';
+import { solverOptionsFromArgs, withSolverOptions } from '../solver-options.js';
+import { integerAtLeast, oneOf, positiveNumber } from '../validate.js';
+import { checkOutputPath } from './sample.js';
+
+/** Energy distance is O(n^2): it uses at most this many points of each set. */
+export const ENERGY_MAX_POINTS = 4000;
+
+/** A comma-separated list of flag values, each parsed. */
+function list<T>(flag: string, value: unknown, parse: (flag: string, v: string) => T): T[] {
+  const parts = String(value).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length === 0) throw new UsageError(`--${flag}: expected a comma-separated list, got '${String(value)}'`);
+  return parts.map((p) => parse(flag, p));
+}
+
+/** Sliced W2 and energy distance of samples against a reference set. */
+function quality(samples: Points, reference: Points, seed: number): { sw2: number; energy: number } {
+  return {
+    sw2: slicedWasserstein(samples, reference, 256, seed),
+    energy: energyDistance(samples.slice(0, ENERGY_MAX_POINTS), reference.slice(0, ENERGY_MAX_POINTS)),
+  };
+}
+
+/**
+ * Two independent reference sets of size m: drawn from the oracle, or the first 2m rows of the
+ * reference file (m = min(n, rows / 2)).
+ */
+function referenceSets(source: ScoreSource, file: string | undefined, n: number, seed: number): [Points, Points] {
+  if (file !== undefined) {
+    const data = loadCsv(file, { label: `--reference ${file}` });
+    const d = data.shape.reduce((a, b) => a * b, 1);
+    const want = source.sampleShape.reduce((a, b) => a * b, 1);
+    if (d !== want) throw new UsageError(`--reference ${file}: rows have ${d} values, the samples have ${want}`);
+    if (data.n < 4) throw new UsageError(`--reference ${file}: needs at least 4 rows, has ${data.n}`);
+    const m = Math.min(n, Math.floor(data.n / 2));
+    const row = (i: number) => Array.from(data.x.subarray(i * d, (i + 1) * d));
+    return [Array.from({ length: m }, (_, i) => row(i)), Array.from({ length: m }, (_, i) => row(m + i))];
+  }
+  if (!source.reference) throw new UsageError('--reference: required with --checkpoint (a CSV of held-out data)');
+  return [source.reference(n, seed + 1_000_001), source.reference(n, seed + 2_000_003)];
+}
+
+export const compareCommand: CommandModule = {
+  command: 'compare',
+  describe: 'Run several solvers at several step counts and compare sample quality, NFE and time',
+  builder: (y: Argv) =>
+    withCommonOptions(withSolverOptions(withSdeOptions(y)))
+      .option('checkpoint', { type: 'string', describe: 'checkpoint directory written by sde train' })
+      .option('oracle', { type: 'string', describe: 'Gaussian-mixture JSON whose exact score is used (SDE flags apply)' })
+      .option('solvers', { type: 'string', default: 'euler-maruyama,ddpm,ode-heun,dpm-solver', describe: `comma-separated: ${SOLVER_NAMES.join(', ')}` })
+      .option('steps', { type: 'string', default: '10,20,50,100', describe: 'comma-separated step counts of the fixed-step solvers' })
+      .option('tolerances', { type: 'string', default: '1e-2,1e-3,1e-5', describe: 'comma-separated rtol = atol of the adaptive ode-rk45' })
+      .option('reference', { type: 'string', describe: 'CSV of reference data (default: draws from the oracle)' })
+      .option('report', { type: 'string', describe: 'write a self-contained HTML report here' })
+      .example('$0 compare --oracle mix.json --solvers euler-maruyama,ddpm,dpm-solver --steps 10,20,50,100', 'quality against NFE with no model error')
+      .example('$0 compare --checkpoint runs/moons --reference heldout.csv --report compare.html', 'a trained model against held-out data'),
+  handler: async (argv) => {
+    checkSourceFlags(argv);
+    const solvers = list('solvers', argv.solvers, (f, v) => oneOf(f, v, SOLVER_NAMES));
+    const steps = list('steps', argv.steps, (f, v) => integerAtLeast(f, v, 1));
+    const tolerances = list('tolerances', argv.tolerances, positiveNumber);
+    const n = integerAtLeast('n', argv.n, 2);
+    const options = solverOptionsFromArgs(argv);
+    const report = argv.report === undefined ? undefined : checkOutputPath('report', String(argv.report), ['.html']);
+    const backend = await backendFromArgs(argv);
+    const source = loadScoreSource(argv);
+    if (options.eps! >= source.sde.T) throw new UsageError(`--eps: expected a time below T = ${source.sde.T}, got ${options.eps}`);
+    const [reference, second] = referenceSets(source, argv.reference as string | undefined, n, options.seed ?? 0);
+    const noiseFloor = quality(second, reference, 7);
+    const rows: ComparisonRow[] = [];
+    const scatter: { label: string; points: Points }[] = [{ label: 'reference', points: reference.slice(0, 2000) }];
+    for (const solver of solvers) {
+      const runs: { steps?: number; rtol?: number }[] = SOLVERS[solver].adaptive ? tolerances.map((rtol) => ({ rtol })) : steps.map((s) => ({ steps: s }));
+      for (const run of runs) {
+        const started = performance.now();
+        const result = integrate(source.sde, source.score, solver as SolverName, {
+          ...options,
+          ...(run.rtol === undefined ? { steps: run.steps } : { rtol: run.rtol, atol: run.rtol }),
+          shape: [n, ...source.sampleShape],
+        });
+        const points = source.toPoints(result.x);
+        const seconds = (performance.now() - started) / 1000;
+        result.x.dispose();
+        const q = quality(points.slice(0, reference.length), reference, 7);
+        rows.push({ solver, steps: run.steps ?? result.accepted ?? 0, nfe: result.nfe, seconds, ...q });
+        process.stderr.write(`${solver} ${run.steps !== undefined ? `${run.steps} steps` : `rtol ${run.rtol}`}: ${result.nfe} NFE, ${seconds.toFixed(2)} s, sliced W2 ${q.sw2.toFixed(4)}\n`);
+        if (run === runs[runs.length - 1]) scatter.push({ label: `${solver} (${result.nfe} NFE)`, points: points.slice(0, 2000) });
+      }
+    }
+    source.dispose();
+    if (report) {
+      const twoD = source.sampleShape.length === 1 && source.sampleShape[0] >= 2;
+      writeFileAtomic(report, renderReport({
+        title: `Solver comparison: ${source.describe}`,
+        facts: { source: source.describe, backend: backend.description, samples: n, reference: argv.reference ? String(argv.reference) : 'oracle draws' },
+        rows,
+        noiseFloor,
+        ...(twoD ? { scatter: scatter.map((s) => ({ label: s.label, points: s.points.map((p) => [p[0], p[1]]) })) } : {}),
+      }));
+    }
+    emit(argv, { n, noiseFloor, rows, report: report ?? null, backend: backend.backend }, () =>
+      formatTable(['solver', 'steps', 'NFE', 'seconds', 'sliced W2', 'energy'], rows.map((r) => [r.solver, r.steps, r.nfe, r.seconds, r.sw2, r.energy])) +
+      `\nnoise floor: sliced W2 ${noiseFloor.sw2.toPrecision(4)}, energy ${noiseFloor.energy.toPrecision(4)}` +
+      (report ? `\nreport: ${report}` : ''),
+    );
+  },
+};

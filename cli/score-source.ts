@@ -1,0 +1,62 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { Points } from '../src/eval/metrics.js';
+import { UsageError } from '../src/errors.js';
+import { loadMixture, mixtureDim, sampleMixture } from '../src/oracle/index.js';
+import { mixtureScore } from '../src/oracle/score.js';
+import { makeSDE } from '../src/sde/registry.js';
+import type { ScoreFn, SDE } from '../src/sde/types.js';
+import { sdeConfigFromArgs } from './common.js';
+
+/** What the sampling commands sample: an SDE, a score, the sample shape and how to show samples. */
+export interface ScoreSource {
+  sde: SDE;
+  score: ScoreFn;
+  /** Shape of one sample, e.g. [2] or [28, 28, 1]. */
+  sampleShape: number[];
+  /** Samples as they are in data space, rows of numbers (undoes the training normalization). */
+  toPoints(x: tf.Tensor): Points;
+  /** Independent draws from the data distribution when the source knows it (the oracle), else undefined. */
+  reference?: (n: number, seed: number) => Points;
+  describe: string;
+  dispose(): void;
+}
+
+/** Exactly one of --checkpoint and --oracle, checked before any work. */
+export function checkSourceFlags(argv: Record<string, unknown>): void {
+  const given = ['checkpoint', 'oracle'].filter((k) => argv[k] !== undefined);
+  if (given.length !== 1) throw new UsageError(given.length === 0 ? 'give --checkpoint DIR or --oracle MIX.json' : '--checkpoint and --oracle exclude each other: give one');
+}
+
+/** Rows of a [n, ...] tensor, flattened per sample. */
+function rows(x: tf.Tensor): Points {
+  return (x.reshape([x.shape[0], -1]).arraySync() as number[][]);
+}
+
+/** The oracle: an exact Gaussian-mixture score under the SDE the SDE flags describe. */
+function oracleSource(argv: Record<string, unknown>): ScoreSource {
+  const file = String(argv.oracle);
+  const mix = loadMixture(file);
+  const sde = makeSDE(sdeConfigFromArgs(argv));
+  const score = mixtureScore(sde, mix);
+  return {
+    sde,
+    score,
+    sampleShape: [mixtureDim(mix)],
+    toPoints: rows,
+    reference: (n, seed) => {
+      const draw = sampleMixture(mix, n, seed);
+      const points = rows(draw.x);
+      draw.x.dispose();
+      return points;
+    },
+    describe: `oracle ${file}`,
+    dispose: () => score.dispose(),
+  };
+}
+
+/** The score source the flags name (--oracle or --checkpoint). */
+export function loadScoreSource(argv: Record<string, unknown>): ScoreSource {
+  checkSourceFlags(argv);
+  if (argv.oracle !== undefined) return oracleSource(argv);
+  throw new UsageError('--checkpoint: not available yet');
+}

@@ -128,6 +128,8 @@ export function parseExpression(source: string, flag: string): Expression {
   return {
     source,
     host: (t: number) => compiled(t, hostAlgebra) as number,
-    tensor: (t: tf.Tensor) => tf.tidy(() => compiled(t, tensorAlgebra) as tf.Tensor),
+    // broadcastTo: a constant expression (e.g. "1") still gives one value per element of t, and
+    // the result is never t itself, so disposing it cannot dispose the caller's t.
+    tensor: (t: tf.Tensor) => tf.tidy(() => tf.broadcastTo(compiled(t, tensorAlgebra) as tf.Tensor, t.shape)),
   };
 }

@@ -48,15 +48,35 @@ export const COSINE_T = 0.9946;
  */
 export function cosineSchedule(s = 0.008): BetaSchedule {
   const k = Math.PI / 2 / (1 + s);
-  const logCos0 = Math.log(Math.cos(k * s));
+  const tanKs = Math.tan(k * s);
+  // B(t) = -2 log(cos(k(t + s)) / cos(ks)) = -2 log1p(-w), w = 2 sin^2(kt/2) + tan(ks) sin(kt):
+  // no cancellation at small t (log cos(k(t + s)) - log cos(ks) lost all float32 digits at t = 1e-5).
   return {
     name: 'cosine',
     T: COSINE_T,
     beta: (t) => tf.tidy(() => tf.mul(2 * k, tf.tan(tf.mul(k, tf.add(t, s))))),
-    integral: (t) => tf.tidy(() => tf.mul(-2, tf.sub(tf.log(tf.cos(tf.mul(k, tf.add(t, s)))), logCos0))),
+    integral: (t) =>
+      tf.tidy(() => {
+        const kt = tf.mul(k, t);
+        const w = tf.add(tf.mul(2, tf.square(tf.sin(tf.mul(0.5, kt)))), tf.mul(tanKs, tf.sin(kt)));
+        return tf.mul(-2, log1pTensor(tf.neg(w)));
+      }),
     betaAt: (t) => 2 * k * Math.tan(k * (t + s)),
-    integralAt: (t) => -2 * (Math.log(Math.cos(k * (t + s))) - logCos0),
+    integralAt: (t) => -2 * Math.log1p(-(2 * Math.sin(0.5 * k * t) ** 2 + tanKs * Math.sin(k * t))),
   };
+}
+
+/**
+ * log(1 + y) on tensors, accurate for small |y| on every backend (wasm's log1p is log(1 + y)):
+ * Kahan's trick, log(u) y / (u - 1) with u = 1 + y rounded, and y itself where u rounds to 1.
+ */
+function log1pTensor(y: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const u = tf.add(1, y);
+    const d = tf.sub(u, 1);
+    const same = tf.equal(d, 0);
+    return tf.where(same, y, tf.mul(tf.log(u), tf.div(y, tf.where(same, tf.onesLike(d), d))));
+  });
 }
 
 const TENSOR_QUADRATURE = gaussLegendre(16);

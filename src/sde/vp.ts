@@ -48,12 +48,15 @@ export class VPSDE extends LinearDriftSDE {
 }
 
 /**
- * 1 - exp(-B) for B >= 0 on tensors, accurate for small B (float32 has no expm1):
- * the series B - B^2/2 + B^3/6 below 1e-3, the direct form above.
+ * 1 - exp(-B) for B >= 0 on tensors, accurate for small B without relying on a backend's expm1:
+ * the series B - B^2/2 + B^3/6 - B^4/24 + B^5/120 below 0.1 (relative truncation error
+ * <= B^5/720 < 2e-8), the direct form above (cancellation error <= 2^-24/0.1 < 1e-6).
+ * (A 3-term series below 1e-3 left the direct form's cancellation error, up to 3e-5 in std,
+ * just above the switch.)
  */
 export function expm1Neg(B: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    const series = tf.mul(B, tf.sub(1, tf.mul(B, tf.sub(0.5, tf.div(B, 6)))));
-    return tf.where(tf.less(B, 1e-3), series, tf.sub(1, tf.exp(tf.neg(B))));
+    const series = tf.mul(B, tf.sub(1, tf.mul(tf.mul(B, 0.5), tf.sub(1, tf.mul(tf.div(B, 3), tf.sub(1, tf.mul(tf.div(B, 4), tf.sub(1, tf.div(B, 5)))))))));
+    return tf.where(tf.less(B, 0.1), series, tf.sub(1, tf.exp(tf.neg(B))));
   });
 }

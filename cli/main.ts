@@ -3,8 +3,10 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../src/errors.js';
 import { compareCommand } from './commands/compare.js';
+import { demoCommand } from './commands/demo.js';
 import { sampleCommand } from './commands/sample.js';
 import { scheduleCommand } from './commands/schedule.js';
+import { trainCommand } from './commands/train.js';
 
 /** Prints one line on stderr and exits: 2 for bad input, 1 for an internal error (stack with SDE_DEBUG=1). */
 function die(error: unknown): never {
@@ -20,8 +22,10 @@ async function main(): Promise<void> {
     .scriptName('sde')
     .usage('$0 <command> [options]\n\nContinuous-time score-based diffusion models: SDEs, DDPM, score matching and samplers.')
     .command(scheduleCommand)
+    .command(trainCommand)
     .command(sampleCommand)
     .command(compareCommand)
+    .command(demoCommand)
     .demandCommand(1, 'a command is required; see sde --help')
     .parserConfiguration({ 'camel-case-expansion': false, 'boolean-negation': false })
     .strict()

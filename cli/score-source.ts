@@ -1,6 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Points } from '../src/eval/metrics.js';
+import { denormalize } from '../src/data/dataset.js';
+import { isToyName, toyRaw } from '../src/data/toy.js';
 import { UsageError } from '../src/errors.js';
+import { isCheckpoint, loadCheckpoint, readCheckpointConfig } from '../src/models/checkpoint.js';
 import { loadMixture, mixtureDim, sampleMixture } from '../src/oracle/index.js';
 import { mixtureScore } from '../src/oracle/score.js';
 import { makeSDE } from '../src/sde/registry.js';
@@ -54,9 +57,37 @@ function oracleSource(argv: Record<string, unknown>): ScoreSource {
   };
 }
 
+/** A trained model: its EMA score, in the normalized space it was trained in; samples are mapped back. */
+function checkpointSource(dir: string): ScoreSource {
+  if (!isCheckpoint(dir)) throw new UsageError(`--checkpoint: '${dir}' holds no checkpoint (config.json and weights written by sde train)`);
+  const ckpt = loadCheckpoint(dir);
+  const { data } = readCheckpointConfig(dir);
+  const d = data.shape.reduce((a, b) => a * b, 1);
+  const toPoints = (x: tf.Tensor): Points => {
+    const raw = denormalize(x.dataSync() as Float32Array, data.normalization, d);
+    return Array.from({ length: raw.length / d }, (_, i) => Array.from(raw.subarray(i * d, (i + 1) * d)));
+  };
+  const source = data.source;
+  return {
+    sde: ckpt.sde,
+    score: ckpt.scoreFn,
+    sampleShape: data.shape,
+    toPoints,
+    // For a built-in 2-D set, fresh draws of the generator (in its natural coordinates) are the reference.
+    reference: isToyName(source)
+      ? (n, seed) => {
+          const raw = toyRaw(source, n, seed);
+          return Array.from({ length: n }, (_, i) => [raw[2 * i], raw[2 * i + 1]]);
+        }
+      : undefined,
+    describe: `checkpoint ${dir} (step ${ckpt.step}, ${source})`,
+    dispose: () => ckpt.dispose(),
+  };
+}
+
 /** The score source the flags name (--oracle or --checkpoint). */
 export function loadScoreSource(argv: Record<string, unknown>): ScoreSource {
   checkSourceFlags(argv);
   if (argv.oracle !== undefined) return oracleSource(argv);
-  throw new UsageError('--checkpoint: not available yet');
+  return checkpointSource(String(argv.checkpoint));
 }

@@ -1,12 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
 import { loadCsv } from '../../src/data/csv.js';
-import { energyDistance, slicedWasserstein, type Points } from '../../src/eval/metrics.js';
+import { compareSolvers, comparisonRuns, sampleQuality } from '../../src/eval/compare.js';
+import type { Points } from '../../src/eval/metrics.js';
 import { UsageError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { renderReport, type ComparisonRow } from '../../src/report/html.js';
-import { integrate } from '../../src/solvers/integrate.js';
-import { SOLVERS } from '../../src/solvers/registry.js';
-import { SOLVER_NAMES, type SolverName } from '../../src/solvers/types.js';
+import { SOLVER_NAMES } from '../../src/solvers/types.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { formatTable } from '../format.js';
 import { checkSourceFlags, loadScoreSource, type ScoreSource } from '../score-source.js';
@@ -14,22 +13,11 @@ import { solverOptionsFromArgs, withSolverOptions } from '../solver-options.js';
 import { integerAtLeast, oneOf, positiveNumber } from '../validate.js';
 import { checkOutputPath } from './sample.js';
 
-/** Energy distance is O(n^2): it uses at most this many points of each set. */
-export const ENERGY_MAX_POINTS = 4000;
-
 /** A comma-separated list of flag values, each parsed. */
 function list<T>(flag: string, value: unknown, parse: (flag: string, v: string) => T): T[] {
   const parts = String(value).split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (parts.length === 0) throw new UsageError(`--${flag}: expected a comma-separated list, got '${String(value)}'`);
   return parts.map((p) => parse(flag, p));
-}
-
-/** Sliced W2 and energy distance of samples against a reference set. */
-function quality(samples: Points, reference: Points, seed: number): { sw2: number; energy: number } {
-  return {
-    sw2: slicedWasserstein(samples, reference, 256, seed),
-    energy: energyDistance(samples.slice(0, ENERGY_MAX_POINTS), reference.slice(0, ENERGY_MAX_POINTS)),
-  };
 }
 
 /**
@@ -77,27 +65,23 @@ export const compareCommand: CommandModule = {
     const source = loadScoreSource(argv);
     if (options.eps! >= source.sde.T) throw new UsageError(`--eps: expected a time below T = ${source.sde.T}, got ${options.eps}`);
     const [reference, second] = referenceSets(source, argv.reference as string | undefined, n, options.seed ?? 0);
-    const noiseFloor = quality(second, reference, 7);
-    const rows: ComparisonRow[] = [];
-    const scatter: { label: string; points: Points }[] = [{ label: 'reference', points: reference.slice(0, 2000) }];
-    for (const solver of solvers) {
-      const runs: { steps?: number; rtol?: number }[] = SOLVERS[solver].adaptive ? tolerances.map((rtol) => ({ rtol })) : steps.map((s) => ({ steps: s }));
-      for (const run of runs) {
-        const started = performance.now();
-        const result = integrate(source.sde, source.score, solver as SolverName, {
-          ...options,
-          ...(run.rtol === undefined ? { steps: run.steps } : { rtol: run.rtol, atol: run.rtol }),
-          shape: [n, ...source.sampleShape],
-        });
-        const points = source.toPoints(result.x);
-        const seconds = (performance.now() - started) / 1000;
-        result.x.dispose();
-        const q = quality(points.slice(0, reference.length), reference, 7);
-        rows.push({ solver, steps: run.steps ?? result.accepted ?? 0, nfe: result.nfe, seconds, ...q });
-        process.stderr.write(`${solver} ${run.steps !== undefined ? `${run.steps} steps` : `rtol ${run.rtol}`}: ${result.nfe} NFE, ${seconds.toFixed(2)} s, sliced W2 ${q.sw2.toFixed(4)}\n`);
-        if (run === runs[runs.length - 1]) scatter.push({ label: `${solver} (${result.nfe} NFE)`, points: points.slice(0, 2000) });
-      }
-    }
+    const noiseFloor = sampleQuality(second, reference);
+    const results = compareSolvers({
+      sde: source.sde,
+      score: source.score,
+      shape: [n, ...source.sampleShape],
+      toPoints: source.toPoints,
+      reference,
+      runs: comparisonRuns(solvers, steps, tolerances),
+      solverOptions: options,
+      onResult: (r) => process.stderr.write(`${r.solver} ${r.steps} steps: ${r.nfe} NFE, ${r.seconds.toFixed(2)} s, sliced W2 ${r.sw2.toFixed(4)}\n`),
+    });
+    const rows: ComparisonRow[] = results.map(({ solver, steps, nfe, seconds, sw2, energy }) => ({ solver, steps, nfe, seconds, sw2, energy }));
+    // The scatter plots show the last (largest) run of each solver next to the reference.
+    const scatter: { label: string; points: Points }[] = [
+      { label: 'reference', points: reference.slice(0, 2000) },
+      ...solvers.map((s) => results.filter((r) => r.solver === s).pop()!).map((r) => ({ label: `${r.solver} (${r.nfe} NFE)`, points: r.points.slice(0, 2000) })),
+    ];
     source.dispose();
     if (report) {
       const twoD = source.sampleShape.length === 1 && source.sampleShape[0] >= 2;

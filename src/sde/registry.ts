@@ -24,7 +24,8 @@ export function parseSdeName(value: string, source = '--sde'): SDEName {
 
 /** Builds the SDE a config describes (missing fields take the defaults); bad values are UsageErrors naming the flag. */
 export function makeSDE(partial: Partial<SDEConfig> = {}): SDE {
-  const config: SDEConfig = { ...DEFAULT_SDE_CONFIG, ...partial };
+  const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  const config: SDEConfig = { ...DEFAULT_SDE_CONFIG, ...given };
   const name = parseSdeName(config.sde);
   switch (name) {
     case 'vp':

@@ -1,0 +1,113 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { loadDataset, standardize, TOY_DATASETS, isToyName } from '../../src/data/index.js';
+import { UsageError } from '../../src/errors.js';
+import { isCheckpoint } from '../../src/models/checkpoint.js';
+import { parseParameterization } from '../../src/models/score-model.js';
+import { createProgressReporter } from '../../src/train/progress.js';
+import { OBJECTIVES, WEIGHTINGS } from '../../src/train/losses.js';
+import { train } from '../../src/train/loop.js';
+import { backendFromArgs, emit, sdeConfigFromArgs, withCommonOptions, withSdeOptions } from '../common.js';
+import { finiteNumber, integerAtLeast, oneOf, positiveNumber } from '../validate.js';
+
+export const trainCommand: CommandModule = {
+  command: 'train',
+  describe: 'Train a score model by denoising score matching (continuous t) or DDPM L_simple (discrete steps)',
+  builder: (y: Argv) =>
+    withCommonOptions(withSdeOptions(y))
+      .option('data', { type: 'string', demandOption: true, describe: `${TOY_DATASETS.join(' | ')} | mnist | FILE.csv` })
+      .option('objective', { type: 'string', default: 'dsm', describe: 'dsm: t ~ U[eps, T]; ddpm: L_simple on --timesteps integer steps' })
+      .option('timesteps', { type: 'string', default: '1000', describe: 'ddpm objective: steps N of the chain' })
+      .option('param', { type: 'string', default: 'eps', describe: 'network output: eps (score = -eps/std) | score' })
+      .option('weighting', { type: 'string', default: 'eps', describe: 'dsm weighting: eps (lambda = std^2) | likelihood (lambda = g^2)' })
+      .option('iters', { type: 'string', describe: 'training steps (default 10000)' })
+      .option('batch', { type: 'string', describe: 'batch size (default 512, images 64)' })
+      .option('lr', { type: 'string', describe: 'Adam learning rate (default 1e-3, images 2e-4)' })
+      .option('warmup', { type: 'string', describe: 'linear learning-rate warm-up steps' })
+      .option('grad-clip', { type: 'string', describe: 'global gradient-norm clip (default 1)' })
+      .option('ema', { type: 'string', describe: 'EMA decay in [0, 1) (default 0.999)' })
+      .option('seed', { type: 'string', default: '0', describe: 'seed of initialisation, batches and noise' })
+      .option('n-data', { type: 'string', describe: 'points drawn from a built-in 2-D set (default 100000)' })
+      .option('out', { type: 'string', default: 'sde-run', describe: 'checkpoint directory' })
+      .option('resume', { type: 'boolean', default: false, describe: 'continue the checkpoint in --out' })
+      .option('checkpoint-every', { type: 'string', default: '1000', describe: 'steps between checkpoints' })
+      .example('$0 train --data moons --iters 8000 --out runs/moons', 'continuous DSM on the VP-SDE')
+      .example('$0 train --data points.csv --objective ddpm --timesteps 1000', 'DDPM L_simple on a CSV of points')
+      .example('$0 train --data moons --out runs/moons --iters 16000 --resume', 'continue a run'),
+  handler: async (argv) => {
+    const spec = String(argv.data);
+    const objective = oneOf('objective', argv.objective, OBJECTIVES);
+    const weighting = oneOf('weighting', argv.weighting, WEIGHTINGS);
+    const parameterization = parseParameterization(String(argv.param));
+    const opt = <V>(key: string, parse: (flag: string, v: unknown) => V): V | undefined => (argv[key] === undefined ? undefined : parse(key, argv[key]));
+    const ema = opt('ema', (f, v) => {
+      const e = finiteNumber(f, v);
+      if (!(e >= 0 && e < 1)) throw new UsageError(`--ema: expected a decay in [0, 1), got ${e}`);
+      return e;
+    });
+    const settings = {
+      objective,
+      weighting,
+      timesteps: integerAtLeast('timesteps', argv.timesteps, 2),
+      iters: opt('iters', (f, v) => integerAtLeast(f, v, 1)),
+      batch: opt('batch', (f, v) => integerAtLeast(f, v, 1)),
+      lr: opt('lr', positiveNumber),
+      warmup: opt('warmup', (f, v) => integerAtLeast(f, v, 0)),
+      gradClip: opt('grad-clip', positiveNumber),
+      ema,
+      seed: integerAtLeast('seed', argv.seed, 0),
+    };
+    const sdeConfig = sdeConfigFromArgs(argv);
+    const nData = opt('n-data', (f, v) => integerAtLeast(f, v, 1));
+    const checkpointEvery = integerAtLeast('checkpoint-every', argv['checkpoint-every'], 1);
+    const out = String(argv.out);
+    const resume = Boolean(argv.resume);
+    if (resume && !isCheckpoint(out)) throw new UsageError(`--resume: '${out}' holds no checkpoint to continue`);
+    if (!resume && fs.existsSync(out) && (!fs.statSync(out).isDirectory() || fs.readdirSync(out).length > 0)) {
+      throw new UsageError(`--out: '${out}' exists and is not empty; pass --resume to continue it or choose another directory`);
+    }
+    if (!fs.existsSync(path.dirname(path.resolve(out)))) throw new UsageError(`--out: parent directory of '${out}' does not exist`);
+    if (!isToyName(spec) && spec !== 'mnist' && !fs.existsSync(spec)) throw new UsageError(`--data: '${spec}' is neither a built-in data set (${TOY_DATASETS.join(', ')}, mnist) nor an existing CSV file`);
+    const loaded = loadDataset(spec, { n: nData, seed: settings.seed });
+    // CSV files come raw; built-in sets are standardized already, MNIST is in [-1, 1].
+    const data = isToyName(spec) || spec === 'mnist' ? loaded : standardize(loaded);
+    if (settings.batch !== undefined && settings.batch > data.n) throw new UsageError(`--batch: ${settings.batch} is larger than the data (${data.n} samples)`);
+    const backend = await backendFromArgs(argv);
+
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const started = performance.now();
+    const result = await train({
+      data,
+      sde: sdeConfig,
+      parameterization,
+      ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)),
+      outDir: out,
+      resume,
+      checkpointEvery,
+      progress: createProgressReporter(process.stderr),
+      signal: controller.signal,
+    });
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    const last = result.log[result.log.length - 1];
+    const summary = {
+      out,
+      data: spec,
+      step: result.step,
+      iters: result.settings.iters,
+      stopped: result.stopped,
+      loss: last?.loss ?? null,
+      stepsPerSec: result.stepsPerSec,
+      seconds: (performance.now() - started) / 1000,
+      backend: backend.backend,
+    };
+    result.dispose();
+    emit(argv, summary, () =>
+      `${result.stopped ? 'stopped' : 'trained'} ${spec}: step ${summary.step}/${summary.iters}, loss ${summary.loss?.toPrecision(4) ?? 'n/a'}, ${summary.stepsPerSec.toFixed(1)} steps/s -> ${out}`,
+    );
+  },
+};

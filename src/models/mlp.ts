@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs';
+import { checkEmbeddingConfig, DEFAULT_FOURIER, embeddingSpecs, timeEmbedding, type TimeEmbeddingConfig } from './embedding.js';
+import { dense, denseAddSilu, denseSilu } from './layers.js';
+import type { Network } from './network.js';
+import type { ParamSpec, Params } from './params.js';
+
+/**
+ * MLP for vector data x [B, D] -> [B, D]: `hidden` SiLU layers and a linear output layer
+ * (initialized to zero, so a fresh eps-model predicts 0). The time embedding enters either
+ * concatenated to the input ('concat') or, projected to each hidden width by one matMul,
+ * added to every hidden pre-activation ('add').
+ */
+export interface MLPConfig {
+  arch: 'mlp';
+  dim: number;
+  hidden: number[];
+  embedding: TimeEmbeddingConfig;
+  timeConditioning: 'concat' | 'add';
+}
+
+export function defaultMLPConfig(dim: number, overrides: Partial<Omit<MLPConfig, 'arch' | 'dim'>> = {}): MLPConfig {
+  return { arch: 'mlp', dim, hidden: [128, 128, 128], embedding: DEFAULT_FOURIER, timeConditioning: 'concat', ...overrides };
+}
+
+function glorot(name: string, fanIn: number, fanOut: number): ParamSpec {
+  return { name, shape: [fanIn, fanOut], init: { kind: 'glorot', fanIn, fanOut }, trainable: true };
+}
+
+function zeros(name: string, shape: number[]): ParamSpec {
+  return { name, shape, init: { kind: 'zeros' }, trainable: true };
+}
+
+export function createMLP(config: MLPConfig): Network {
+  const { dim, hidden, embedding, timeConditioning } = config;
+  if (!(Number.isInteger(dim) && dim >= 1)) throw new Error(`mlp: dim must be a positive integer, got ${dim}`);
+  if (hidden.length < 1 || !hidden.every((h) => Number.isInteger(h) && h >= 1)) throw new Error(`mlp: hidden widths must be positive integers, got [${hidden}]`);
+  if (timeConditioning !== 'concat' && timeConditioning !== 'add') throw new Error(`mlp: timeConditioning must be 'concat' or 'add', got '${String(timeConditioning)}'`);
+  checkEmbeddingConfig(embedding);
+  const E = embedding.dim;
+  const specs: ParamSpec[] = [...embeddingSpecs(embedding)];
+  const totalHidden = hidden.reduce((a, b) => a + b, 0);
+  if (timeConditioning === 'add') specs.push(glorot('temb.proj.w', E, totalHidden), zeros('temb.proj.b', [totalHidden]));
+  let fanIn = timeConditioning === 'concat' ? dim + E : dim;
+  hidden.forEach((h, i) => {
+    specs.push(glorot(`h${i}.w`, fanIn, h), zeros(`h${i}.b`, [h]));
+    fanIn = h;
+  });
+  specs.push(zeros('out.w', [fanIn, dim]), zeros('out.b', [dim]));
+
+  function apply(params: Params, x: tf.Tensor, t: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      if (x.rank !== 2 || x.shape[1] !== dim) throw new Error(`mlp: expected input [batch, ${dim}], got [${x.shape}]`);
+      const B = x.shape[0];
+      const emb = timeEmbedding(params, t, B);
+      let h: tf.Tensor;
+      if (timeConditioning === 'concat') {
+        h = tf.concat([x, emb], 1);
+        hidden.forEach((_, i) => {
+          h = denseSilu(h, params[`h${i}.w`], params[`h${i}.b`]);
+        });
+      } else {
+        const proj = dense(emb, params['temb.proj.w'], params['temb.proj.b']);
+        const parts = hidden.length === 1 ? [proj] : tf.split(proj, hidden, 1);
+        h = x;
+        hidden.forEach((_, i) => {
+          h = denseAddSilu(h, params[`h${i}.w`], params[`h${i}.b`], parts[i]);
+        });
+      }
+      return dense(h, params['out.w'], params['out.b']);
+    });
+  }
+
+  return { config, specs, apply };
+}

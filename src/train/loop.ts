@@ -1,0 +1,384 @@
+import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { sampleSize, type Dataset } from '../data/dataset.js';
+import { mixSeed, Rng } from '../data/random.js';
+import { UsageError } from '../errors.js';
+import { isCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointConfig, type LoadedCheckpoint } from '../models/checkpoint.js';
+import { defaultModelConfig } from '../models/factory.js';
+import { writeFileAtomic } from '../models/weights-io.js';
+import { createNetwork, type Network } from '../models/network.js';
+import { disposeParams, initParams, toVariables, type Params } from '../models/params.js';
+import { ScoreModel, type ModelConfig, type Parameterization } from '../models/score-model.js';
+import { discretize, type DiscreteChain, type DiscretizationMap } from '../sde/discrete.js';
+import { DEFAULT_SDE_CONFIG, makeSDE } from '../sde/registry.js';
+import type { SDE, SDEConfig } from '../sde/types.js';
+import { Adam } from './adam.js';
+import { EMA } from './ema.js';
+import { ddpmLoss, DEFAULT_TRAIN_EPS, dsmLoss, type Objective, type Weighting } from './losses.js';
+import { createProgressReporter, type ProgressInfo, type ProgressReporter } from './progress.js';
+
+/** Everything that defines a run besides the data; stored in the checkpoint's `training`. */
+export interface TrainSettings {
+  objective: Objective;
+  weighting: Weighting;
+  /** DDPM objective: number of discrete steps N and the map from the SDE to the chain. */
+  timesteps: number;
+  discretization: DiscretizationMap;
+  /** Training times t ~ U[eps, T]. */
+  eps: number;
+  iters: number;
+  batch: number;
+  lr: number;
+  warmup: number;
+  gradClip: number;
+  beta1: number;
+  beta2: number;
+  adamEpsilon: number;
+  /** EMA decay (0.999). */
+  ema: number;
+  seed: number;
+}
+
+export interface TrainOptions extends Partial<TrainSettings> {
+  data: Dataset;
+  /** SDE flags (missing fields: the defaults). Ignored on resume: the checkpoint's SDE is used. */
+  sde?: Partial<SDEConfig>;
+  /** Network and parameterization (default: defaultModelConfig for the data's shape). */
+  model?: ModelConfig;
+  /** Used when `model` is absent. */
+  parameterization?: Parameterization;
+  /** Checkpoint directory (config.json, weights, log.jsonl); none: nothing is written. */
+  outDir?: string;
+  /**
+   * Continue the checkpoint in outDir: its SDE, model and settings are used (except iters, the
+   * total number of steps, which may grow), with the optimizer state, EMA and step.
+   */
+  resume?: boolean;
+  /** Steps between checkpoints (default 1000); one is always written at the end. */
+  checkpointEvery?: number;
+  /** Steps between reads of the loss for log.jsonl and progress (default 100). */
+  logEvery?: number;
+  /** Progress reporter (default: stderr); null for none. */
+  progress?: ProgressReporter | null;
+  onLog?: (entry: LogEntry) => void;
+  /** Stop early (after the current step, with a checkpoint) when aborted. */
+  signal?: AbortSignal;
+}
+
+/** One line of log.jsonl: means over the steps since the previous line. */
+export interface LogEntry {
+  step: number;
+  loss: number;
+  gradNorm: number;
+  lr: number;
+  itPerSec: number;
+  elapsedSec: number;
+}
+
+export interface TrainResult {
+  /** Steps done in total (including those before a resume). */
+  step: number;
+  config: CheckpointConfig;
+  settings: TrainSettings;
+  log: LogEntry[];
+  /** Steps per second over this call (checkpoint writes included). */
+  stepsPerSec: number;
+  /** True when stopped by the signal before iters. */
+  stopped: boolean;
+  /** The model on the EMA weights (for sampling) and on the raw weights. */
+  model: ScoreModel;
+  rawModel: ScoreModel;
+  params: Record<string, tf.Variable>;
+  ema: Params;
+  optimizer: Adam;
+  dispose(): void;
+}
+
+/** Defaults: batch 512, lr 1e-3, warm-up 100 for vectors (MLP); batch 32, lr 2e-4, warm-up 500 for images (U-Net). */
+export function defaultSettings(shape: readonly number[]): TrainSettings {
+  const image = shape.length === 3;
+  return {
+    objective: 'dsm',
+    weighting: 'eps',
+    timesteps: 1000,
+    discretization: 'exact',
+    eps: DEFAULT_TRAIN_EPS,
+    iters: 10000,
+    batch: image ? 32 : 512,
+    lr: image ? 2e-4 : 1e-3,
+    warmup: image ? 500 : 100,
+    gradClip: 1,
+    beta1: 0.9,
+    beta2: 0.999,
+    adamEpsilon: 1e-8,
+    ema: 0.999,
+    seed: 0,
+  };
+}
+
+function positiveInt(name: string, v: number): void {
+  if (!(Number.isInteger(v) && v >= 1)) throw new UsageError(`--${name}: expected a positive integer, got ${v}`);
+}
+
+function checkSettings(s: TrainSettings): void {
+  positiveInt('iters', s.iters);
+  positiveInt('batch', s.batch);
+  if (!(s.lr > 0 && Number.isFinite(s.lr))) throw new UsageError(`--lr: expected a positive number, got ${s.lr}`);
+  if (!(s.ema >= 0 && s.ema < 1)) throw new UsageError(`--ema: expected a decay in [0, 1), got ${s.ema}`);
+  if (!(Number.isInteger(s.warmup) && s.warmup >= 0)) throw new UsageError(`--warmup: expected a non-negative integer, got ${s.warmup}`);
+  if (!(s.gradClip >= 0)) throw new UsageError(`--grad-clip: expected a non-negative number, got ${s.gradClip}`);
+  if (!(s.eps > 0 && s.eps < 1)) throw new UsageError(`--eps: expected a number in (0, 1), got ${s.eps}`);
+  if (!Number.isFinite(s.seed)) throw new UsageError(`--seed: expected a number, got ${s.seed}`);
+  if (s.objective === 'ddpm') positiveInt('timesteps', s.timesteps);
+}
+
+function pick<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Trains a score model on `data` by denoising score matching (or DDPM's L_simple), with Adam,
+ * warm-up, gradient clipping and an EMA of the weights. Per-step randomness (batch indices,
+ * times or steps, noise) comes from a PRNG seeded by (seed, step), so a resumed run draws
+ * exactly what an uninterrupted one would. The loss is read back only every logEvery steps.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const data = options.data;
+  const d = sampleSize(data.shape);
+  if (data.n < 1 || data.x.length !== data.n * d) throw new Error(`train: data has ${data.x.length} values, expected ${data.n} x ${d}`);
+  const outDir = options.outDir;
+  const logEvery = options.logEvery ?? 100;
+  const checkpointEvery = options.checkpointEvery ?? 1000;
+  positiveInt('log-every', logEvery);
+  positiveInt('checkpoint-every', checkpointEvery);
+
+  let resumed: LoadedCheckpoint | undefined;
+  let settings: TrainSettings;
+  let sdeConfig: SDEConfig;
+  let modelConfig: ModelConfig;
+  if (options.resume) {
+    if (!outDir) throw new UsageError('--resume: needs --out DIR holding the checkpoint to continue');
+    if (!isCheckpoint(outDir)) throw new UsageError(`--resume: ${outDir} holds no checkpoint (no config.json)`);
+    resumed = loadCheckpoint(outDir);
+    const c = resumed.config;
+    if (c.data.shape.length !== data.shape.length || c.data.shape.some((v, i) => v !== data.shape[i])) {
+      resumed.dispose();
+      throw new UsageError(`--resume: the checkpoint in ${outDir} was trained on samples of shape [${c.data.shape}], the data has [${data.shape}]`);
+    }
+    if (!resumed.optimizer || !resumed.ema) {
+      resumed.dispose();
+      throw new UsageError(`--resume: the checkpoint in ${outDir} has no optimizer state or EMA to continue from`);
+    }
+    settings = { ...defaultSettings(data.shape), ...(c.training as Partial<TrainSettings>), ...(options.iters !== undefined ? { iters: options.iters } : {}) };
+    sdeConfig = c.sde;
+    modelConfig = c.model;
+  } else {
+    if (outDir && isCheckpoint(outDir)) {
+      throw new UsageError(`--out: ${outDir} already holds a checkpoint; pass --resume to continue it or choose another directory`);
+    }
+    settings = { ...defaultSettings(data.shape), ...pick({
+      objective: options.objective, weighting: options.weighting, timesteps: options.timesteps, discretization: options.discretization,
+      eps: options.eps, iters: options.iters, batch: options.batch, lr: options.lr, warmup: options.warmup, gradClip: options.gradClip,
+      beta1: options.beta1, beta2: options.beta2, adamEpsilon: options.adamEpsilon, ema: options.ema, seed: options.seed,
+    }) };
+    sdeConfig = { ...DEFAULT_SDE_CONFIG, ...options.sde };
+    modelConfig = options.model ?? defaultModelConfig(data.shape, options.parameterization ?? 'eps');
+  }
+  let sde: SDE;
+  let chain: DiscreteChain | undefined;
+  let network: Network;
+  try {
+    checkSettings(settings);
+    sde = makeSDE(sdeConfig);
+    if (settings.objective === 'ddpm') chain = discretize(sde, settings.timesteps, settings.discretization);
+    if (settings.eps >= sde.T) throw new UsageError(`--eps: ${settings.eps} must be below the SDE's end time ${sde.T}`);
+    try {
+      network = createNetwork(modelConfig.network);
+    } catch (e) {
+      throw new UsageError(`model: ${(e as Error).message}`);
+    }
+  } catch (e) {
+    resumed?.dispose();
+    throw e;
+  }
+  const trainable = new Set(network.specs.filter((s) => s.trainable).map((s) => s.name));
+
+  // State: variables for the parameters, the optimizer and the EMA.
+  const initial = resumed ? resumed.params : initParams(network.specs, mixSeed(settings.seed, -1));
+  const vars = toVariables(network.specs, initial);
+  const trainVars: Record<string, tf.Variable> = {};
+  for (const k of trainable) trainVars[k] = vars[k];
+  const fixed: Params = {};
+  for (const s of network.specs) if (!trainable.has(s.name)) fixed[s.name] = vars[s.name];
+  const adam = new Adam(
+    { lr: settings.lr, beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.adamEpsilon, warmup: settings.warmup, gradClip: settings.gradClip },
+    trainVars,
+    resumed?.optimizer,
+  );
+  const savedEma: Params | undefined = resumed?.ema ? Object.fromEntries([...trainable].map((k) => [k, resumed!.ema![k]])) : undefined;
+  const ema = new EMA(settings.ema, trainVars, savedEma);
+  const emaParams: Params = { ...fixed, ...ema.shadow };
+  if (resumed) resumed.dispose();
+  else disposeParams(initial);
+  let step = adam.step;
+
+  const rawModel = new ScoreModel(sde, modelConfig, vars, network);
+  const model = new ScoreModel(sde, modelConfig, emaParams, network);
+  const config = (): CheckpointConfig => ({
+    format: 'sde-checkpoint',
+    version: 1,
+    step,
+    sde: sdeConfig,
+    model: modelConfig,
+    data: { source: data.name, shape: [...data.shape], normalization: { mean: [...data.normalization.mean], std: [...data.normalization.std] } },
+    training: { ...settings },
+  });
+  const save = () => {
+    if (outDir) saveCheckpoint(outDir, { config: config(), params: vars, ema: emaParams, optimizer: adam.state() });
+  };
+
+  const dataT = tf.keep(tf.tensor(data.x, [data.n, ...data.shape], 'float32'));
+  const lossSum = tf.tidy(() => tf.variable(tf.scalar(0), false));
+  const normSum = tf.tidy(() => tf.variable(tf.scalar(0), false));
+  const B = settings.batch;
+  const trainList = Object.values(trainVars);
+
+  const logPath = outDir ? path.join(outDir, 'log.jsonl') : undefined;
+  if (outDir) {
+    fs.mkdirSync(outDir, { recursive: true });
+    // A fresh log; on resume, drop lines logged after the checkpoint (they will be redone).
+    let kept = '';
+    if (resumed && fs.existsSync(logPath!)) {
+      kept = fs
+        .readFileSync(logPath!, 'utf8')
+        .split('\n')
+        .filter((line) => {
+          try {
+            return line.trim() !== '' && (JSON.parse(line) as LogEntry).step <= step;
+          } catch {
+            return false;
+          }
+        })
+        .map((line) => line + '\n')
+        .join('');
+    }
+    writeFileAtomic(logPath!, kept);
+  }
+  const progress = options.progress === undefined ? createProgressReporter() : options.progress;
+  const log: LogEntry[] = [];
+
+  const startStep = step;
+  const t0 = performance.now();
+  let lastLogStep = step;
+  let lastLogTime = t0;
+  let stopped = false;
+  let lrSum = 0;
+
+  const runStep = () => {
+    const rng = new Rng(mixSeed(settings.seed, step));
+    const idx = rng.ints(B, data.n);
+    const noise = rng.fillNormal(new Float32Array(B * d));
+    const tHost = chain ? rng.ints(B, chain.N) : rng.fillUniform(new Float32Array(B), settings.eps, sde.T);
+    lrSum += adam.learningRate(step);
+    tf.tidy(() => {
+      const x0 = tf.gather(dataT, tf.tensor1d(idx, 'int32'));
+      const z = tf.tensor(noise, [B, ...data.shape], 'float32');
+      const tT = chain ? tf.tensor1d(tHost as Int32Array, 'int32') : tf.tensor1d(tHost as Float32Array, 'float32');
+      const lossFn = () => (chain ? ddpmLoss(rawModel.eps, chain, x0, tT, z) : dsmLoss(rawModel.eps, sde, x0, tT, z, settings.weighting));
+      const { value, grads } = tf.variableGrads(lossFn, trainList);
+      const named: Record<string, tf.Tensor> = {};
+      for (const [k, v] of Object.entries(trainVars)) named[k] = grads[v.name];
+      const norm = adam.apply(trainVars, named);
+      ema.update(trainVars, step);
+      lossSum.assign(tf.add(lossSum, value));
+      normSum.assign(tf.add(normSum, norm));
+    });
+    step++;
+  };
+
+  const writeLog = () => {
+    const count = step - lastLogStep;
+    if (count === 0) return;
+    const now = performance.now();
+    const [loss, gradNorm] = [lossSum.dataSync()[0] / count, normSum.dataSync()[0] / count];
+    const entry: LogEntry = {
+      step,
+      loss,
+      gradNorm,
+      lr: lrSum / count,
+      itPerSec: (count * 1000) / (now - lastLogTime),
+      elapsedSec: (now - t0) / 1000,
+    };
+    tf.tidy(() => {
+      lossSum.assign(tf.zerosLike(lossSum));
+      normSum.assign(tf.zerosLike(normSum));
+    });
+    lrSum = 0;
+    lastLogStep = step;
+    lastLogTime = now;
+    log.push(entry);
+    if (logPath) fs.appendFileSync(logPath, JSON.stringify(entry) + '\n');
+    options.onLog?.(entry);
+    const done = step - startStep;
+    const rate = (done * 1000) / (now - t0);
+    progress?.update(progressInfo(entry, rate));
+    if (!Number.isFinite(loss)) {
+      throw new UsageError(`training diverged: the loss is ${loss} at step ${step}; try a smaller --lr`);
+    }
+  };
+  const progressInfo = (e: LogEntry, rate: number): ProgressInfo => ({
+    step: e.step,
+    total: settings.iters,
+    loss: e.loss,
+    lr: e.lr,
+    itPerSec: rate,
+    elapsedSec: e.elapsedSec,
+    etaSec: (settings.iters - e.step) / rate,
+  });
+
+  try {
+    while (step < settings.iters) {
+      runStep();
+      if (step % logEvery === 0 || step === settings.iters) writeLog();
+      if (step % checkpointEvery === 0 && step < settings.iters) save();
+      // Yield now and then, so signal handlers (Ctrl-C -> abort) can run.
+      if (step % logEvery === 0) await new Promise<void>((r) => setImmediate(r));
+      if (options.signal?.aborted) {
+        stopped = step < settings.iters;
+        break;
+      }
+    }
+    writeLog();
+    save();
+  } catch (e) {
+    progress?.finish();
+    disposeParams(vars);
+    adam.dispose();
+    ema.dispose();
+    throw e;
+  } finally {
+    tf.dispose([dataT, lossSum, normSum]);
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  const stepsPerSec = (step - startStep) / elapsed;
+  progress?.finish();
+  return {
+    step,
+    config: config(),
+    settings,
+    log,
+    stepsPerSec,
+    stopped,
+    model,
+    rawModel,
+    params: vars,
+    ema: emaParams,
+    optimizer: adam,
+    dispose() {
+      disposeParams(vars);
+      adam.dispose();
+      ema.dispose();
+    },
+  };
+}

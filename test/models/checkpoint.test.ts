@@ -1,0 +1,107 @@
+import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
+import { loadCheckpoint, readCheckpointConfig, saveCheckpoint, type CheckpointConfig } from '../../src/models/checkpoint.js';
+import { createModel, defaultModelConfig } from '../../src/models/factory.js';
+import { cloneParams, disposeParams } from '../../src/models/params.js';
+import { ScoreModel } from '../../src/models/score-model.js';
+import { makeSDE } from '../../src/sde/registry.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sde-ckpt-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function bitwiseEqual(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+function setup(sdeName: 'vp' | 've', step: number) {
+  const sde = makeSDE({ sde: sdeName, sigmaMax: 20 });
+  const config = defaultModelConfig([3], 'eps');
+  const model = createModel(sde, config, 4);
+  model.params['out.w'].dispose();
+  model.params['out.w'] = tf.randomNormal([128, 3], 0, 1, 'float32', 1);
+  const ema = cloneParams(model.params);
+  for (const k of Object.keys(ema)) {
+    const old = ema[k];
+    ema[k] = tf.tidy(() => tf.add(old, tf.randomNormal(old.shape, 0, 1e-3, 'float32', 2)));
+    old.dispose();
+  }
+  const opt = { m: tf.randomNormal([2, 2], 0, 1, 'float32', 3), v: tf.randomUniform([2, 2], 0, 1, 'float32', 4) };
+  const ckpt: CheckpointConfig = {
+    format: 'sde-checkpoint', version: 1, step,
+    sde: sde.config, model: config,
+    data: { source: 'data.csv', shape: [3], normalization: { mean: [1, 2, 3], std: [0.5, 1, 2] } },
+    training: { objective: 'dsm', seed: 5 },
+  };
+  return { sde, model, ema, opt, ckpt };
+}
+
+describe('checkpoints', () => {
+  it('save -> load: the same config, weights, EMA weights, optimizer state and step; bitwise-equal outputs', () => {
+    const dir = path.join(tmp, 'ok');
+    const { model, ema, opt, ckpt } = setup('ve', 1234);
+    saveCheckpoint(dir, { config: ckpt, params: model.params, ema, optimizer: { meta: { kind: 'adam', step: 1234 }, tensors: opt } });
+    const loaded = loadCheckpoint(dir);
+    expect(loaded.step).toBe(1234);
+    expect(readCheckpointConfig(dir)).toMatchObject(ckpt);
+    expect(loaded.config.data.normalization).toEqual({ mean: [1, 2, 3], std: [0.5, 1, 2] });
+    expect(loaded.sde.config).toEqual(ckpt.sde);
+    for (const k of Object.keys(model.params)) expect(bitwiseEqual(model.params[k].dataSync(), loaded.params[k].dataSync())).toBe(true);
+    for (const k of Object.keys(ema)) expect(bitwiseEqual(ema[k].dataSync(), loaded.ema![k].dataSync())).toBe(true);
+    expect(loaded.optimizer!.meta).toEqual({ kind: 'adam', step: 1234 });
+    expect(bitwiseEqual(opt.m.dataSync(), loaded.optimizer!.tensors.m.dataSync())).toBe(true);
+    // The loaded score model runs on the EMA weights.
+    const x = tf.randomNormal([8, 3], 0, 2, 'float32', 9);
+    const t = tf.linspace(0.001, 1, 8);
+    const [a, b] = tf.tidy(() => {
+      const fromEma = new ScoreModel(loaded.sde, ckpt.model, ema);
+      return [fromEma.score(x, t).dataSync(), loaded.scoreFn(x, t).dataSync()];
+    });
+    expect(bitwiseEqual(a, b)).toBe(true);
+    // Saving again at a later step replaces the files of the old step.
+    saveCheckpoint(dir, { config: { ...ckpt, step: 1300 }, params: model.params });
+    expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'model-00001300.bin', 'model.json']);
+    const again = loadCheckpoint(dir);
+    expect(again.ema).toBeUndefined();
+    expect(again.optimizer).toBeUndefined();
+    again.dispose();
+    loaded.dispose();
+    disposeParams(model.params);
+    disposeParams(ema);
+    tf.dispose([opt.m, opt.v, x, t]);
+  });
+
+  it('reports missing, foreign, inconsistent and mismatched checkpoints as UsageErrors naming the file', () => {
+    expect(() => loadCheckpoint(path.join(tmp, 'nope'))).toThrow(/nope: no such checkpoint directory/);
+    const empty = path.join(tmp, 'empty');
+    fs.mkdirSync(empty);
+    expect(() => loadCheckpoint(empty)).toThrow(/no config\.json/);
+    fs.writeFileSync(path.join(empty, 'config.json'), '{not json');
+    expect(() => loadCheckpoint(empty)).toThrow(UsageError);
+    expect(() => loadCheckpoint(empty)).toThrow(/config\.json: not valid JSON/);
+
+    const { model, ema, ckpt } = setup('vp', 10);
+    const dir = path.join(tmp, 'torn');
+    saveCheckpoint(dir, { config: ckpt, params: model.params, ema });
+    // A save interrupted after the EMA manifest was replaced but before config.json was.
+    const emaJson = JSON.parse(fs.readFileSync(path.join(dir, 'ema.json'), 'utf8'));
+    fs.writeFileSync(path.join(dir, 'ema.json'), JSON.stringify({ ...emaJson, step: 20 }));
+    expect(() => loadCheckpoint(dir)).toThrow(/ema\.json: step 20 does not match config\.json's step 10/);
+
+    const other = path.join(tmp, 'other');
+    saveCheckpoint(other, { config: { ...ckpt, model: defaultModelConfig([4]) }, params: model.params });
+    expect(() => loadCheckpoint(other)).toThrow(/model\.json: parameter 'h0\.w' has shape \[35,128\], expected \[36,128\]/);
+    fs.rmSync(path.join(other, 'model-00000010.bin'));
+    expect(() => loadCheckpoint(other)).toThrow(/model-00000010\.bin: missing/);
+    const before = tf.memory().numTensors;
+    expect(() => loadCheckpoint(dir)).toThrow(UsageError);
+    expect(tf.memory().numTensors).toBe(before);
+    disposeParams(model.params);
+    disposeParams(ema);
+  });
+});

@@ -22,7 +22,7 @@ export const trainCommand: CommandModule = {
       .option('param', { type: 'string', default: 'eps', describe: 'network output: eps (score = -eps/std) | score' })
       .option('weighting', { type: 'string', default: 'eps', describe: 'dsm weighting: eps (lambda = std^2) | likelihood (lambda = g^2)' })
       .option('iters', { type: 'string', describe: 'training steps (default 10000)' })
-      .option('batch', { type: 'string', describe: 'batch size (default 512, images 64)' })
+      .option('batch', { type: 'string', describe: 'batch size (default 512, images 32)' })
       .option('lr', { type: 'string', describe: 'Adam learning rate (default 1e-3, images 2e-4)' })
       .option('warmup', { type: 'string', describe: 'linear learning-rate warm-up steps' })
       .option('grad-clip', { type: 'string', describe: 'global gradient-norm clip (default 1)' })

@@ -1,0 +1,3 @@
+export * from './mixture.js';
+export * from './score.js';
+export * from './sample.js';

@@ -1,0 +1,44 @@
+import * as tf from '@tensorflow/tfjs';
+import { uniformRng } from '../random.js';
+import { mixtureDim, type GaussianMixture } from './mixture.js';
+
+export interface MixtureSample {
+  /** [n, D] draws. */
+  x: tf.Tensor2D;
+  /** The component each draw came from. */
+  components: Int32Array;
+  /** Its class, when the mixture has classes. */
+  classes?: Int32Array;
+}
+
+/**
+ * n draws x = mu_k + s_k z with k ~ Categorical(w) (host, seeded) and z ~ N(0, I) (tensor,
+ * seeded): the same seed gives the same sample.
+ */
+export function sampleMixture(mix: GaussianMixture, n: number, seed = 0): MixtureSample {
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`sampleMixture: n must be a positive integer, got ${n}`);
+  const D = mixtureDim(mix);
+  const u = uniformRng(seed);
+  const cum: number[] = [];
+  mix.weights.reduce((a, w, k) => (cum[k] = a + w), 0);
+  const components = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = u() * cum[cum.length - 1];
+    let k = 0;
+    while (k < cum.length - 1 && (r >= cum[k] || mix.weights[k] === 0)) k++;
+    components[i] = k;
+  }
+  const mu = new Float32Array(n * D);
+  const s = new Float32Array(n);
+  components.forEach((k, i) => {
+    for (let j = 0; j < D; j++) mu[i * D + j] = mix.means[k][j];
+    s[i] = mix.stds[k];
+  });
+  const noiseSeed = Math.floor(u() * 4294967296);
+  const x = tf.tidy(() =>
+    tf.add(tf.tensor2d(mu, [n, D]), tf.mul(tf.tensor2d(s, [n, 1]), tf.randomNormal([n, D], 0, 1, 'float32', noiseSeed))),
+  ) as tf.Tensor2D;
+  const out: MixtureSample = { x, components };
+  if (mix.classes) out.classes = Int32Array.from(components, (k) => mix.classes![k]);
+  return out;
+}

@@ -1,0 +1,141 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ScoreFn, SDE } from '../sde/types.js';
+import { countedScore, deriveSeed, PRIOR_STREAM, seededNoise, tweedie } from './common.js';
+import { ddim } from './ddim.js';
+import { ddpm } from './ddpm.js';
+import { dpmSolver } from './dpm-solver.js';
+import { eulerMaruyama } from './euler-maruyama.js';
+import { checkGrid, DEFAULT_EPS, timeGrid } from './grids.js';
+import { odeEuler, odeHeun } from './ode.js';
+import { predictorCorrector } from './pc.js';
+import { checkSolverOptions, parseSolverName, SOLVERS } from './registry.js';
+import { reverseDiffusion } from './reverse-diffusion.js';
+import { rk45 } from './rk45.js';
+import type { GridKind, IntegrateOptions, SolveResult, SolverInfo, SolverName, StepContext, Stepper } from './types.js';
+
+/** Grid indices to save: 'all', or each requested time snapped to the nearest grid time. */
+function saveIndices(times: Float64Array, saveAt: IntegrateOptions['saveAt']): Set<number> {
+  const out = new Set<number>();
+  if (saveAt === undefined) return out;
+  if (saveAt === 'all') {
+    times.forEach((_t, i) => out.add(i));
+    return out;
+  }
+  for (const s of saveAt) {
+    let best = 0;
+    for (let i = 1; i < times.length; i++) if (Math.abs(times[i] - s) < Math.abs(times[best] - s)) best = i;
+    out.add(best);
+  }
+  return out;
+}
+
+function stepper(name: SolverName, ctx: StepContext, steps: number, eps: number, grid: Float64Array | undefined): Stepper {
+  if (name === 'ddpm') return ddpm(ctx, steps, eps);
+  const times = grid!;
+  switch (name) {
+    case 'euler-maruyama':
+      return eulerMaruyama(ctx, times);
+    case 'reverse-diffusion':
+      return reverseDiffusion(ctx, times);
+    case 'pc':
+      return predictorCorrector(ctx, times);
+    case 'ode-euler':
+      return odeEuler(ctx, times);
+    case 'ode-heun':
+      return odeHeun(ctx, times);
+    case 'ddim':
+      return ddim(ctx, times);
+    case 'dpm-solver':
+      return dpmSolver(ctx, times);
+    default:
+      throw new Error(`no fixed-step solver '${name}'`);
+  }
+}
+
+/**
+ * Integrates from t = T (x_T = options.xT or a seeded prior draw of options.shape) down to
+ * t = eps (or the last time of an explicit grid) with the named solver and score
+ * s(x, t) ~ grad log p_t, then optionally applies Tweedie's denoiser
+ * x_0 = (x + std(eps)^2 s(x, eps)) / mean(eps). Returns the final x, the
+ * number of score evaluations (NFE), the saved path and, for ode-rk45, accepted/rejected steps.
+ * Every step runs in tf.tidy with one live x; no tensor is read back except ode-rk45's error
+ * norm. The same seed gives the same samples. ddpm runs on its chain's times (ignoring eps, grid
+ * and denoise: its last step already outputs the denoised x_0); ode-rk45 ignores steps and grid.
+ */
+export function integrate(sde: SDE, score: ScoreFn, solver: SolverName | SolverInfo, options: IntegrateOptions): SolveResult {
+  const name = typeof solver === 'string' ? parseSolverName(solver) : solver.name;
+  const info = SOLVERS[name];
+  checkSolverOptions(sde, name, options);
+  const seed = options.seed ?? 0;
+  const eps = options.eps ?? DEFAULT_EPS;
+  const counter = { nfe: 0 };
+  const ctx: StepContext = { sde, score: countedScore(score, counter), noise: options.noise ?? seededNoise(seed), options };
+  const owned = options.xT === undefined;
+  const xT = options.xT ?? sde.priorSample(options.shape!, deriveSeed(seed, PRIOR_STREAM));
+  const out: RunResult = info.adaptive ? adaptiveRun(ctx, xT, owned, eps) : fixedStepRun(name, info, ctx, xT, owned, eps);
+  if (options.denoise && name !== 'ddpm') {
+    const prev = out.x;
+    const tEnd = out.tEnd;
+    out.x = tf.tidy(() => tweedie(sde, ctx.score, prev, tEnd));
+    prev.dispose();
+  }
+  const { tEnd: _tEnd, ...result } = out;
+  return { ...result, nfe: counter.nfe };
+}
+
+type RunResult = SolveResult & { tEnd: number };
+
+function adaptiveRun(ctx: StepContext, xT: tf.Tensor, owned: boolean, eps: number): RunResult {
+  const { saveAt } = ctx.options;
+  const r = rk45(ctx, xT, eps, saveAt ?? [], owned);
+  return {
+    x: r.x,
+    nfe: 0,
+    accepted: r.accepted,
+    rejected: r.rejected,
+    tEnd: eps,
+    ...(saveAt !== undefined ? { path: r.path, times: r.times } : {}),
+  };
+}
+
+function fixedStepRun(name: SolverName, info: SolverInfo, ctx: StepContext, xT: tf.Tensor, owned: boolean, eps: number): RunResult {
+  const { options, sde } = ctx;
+  const steps = options.steps ?? info.defaultSteps;
+  let grid: Float64Array | undefined;
+  if (name !== 'ddpm') {
+    if (Array.isArray(options.grid)) {
+      grid = checkGrid(sde, options.grid);
+      // An explicit grid that starts below T gets T in front: x_T is a draw at T.
+      if (grid[0] < sde.T) grid = Float64Array.from([sde.T, ...grid]);
+    } else {
+      grid = timeGrid(sde, (options.grid as GridKind | undefined) ?? info.defaultGrid, steps, eps);
+    }
+  }
+  const plan = stepper(name, ctx, steps, eps, grid);
+  const save = saveIndices(plan.times, options.saveAt);
+  const path: tf.Tensor[] = [];
+  const times: number[] = [];
+  const keep = (x: tf.Tensor, i: number) => {
+    if (!save.has(i)) return;
+    path.push(tf.clone(x));
+    times.push(plan.times[i]);
+  };
+  let x = xT;
+  keep(x, 0);
+  const N = plan.times.length - 1;
+  try {
+    for (let i = 0; i < N; i++) {
+      const prev = x;
+      x = tf.tidy(() => plan.step(prev, i));
+      if (prev !== xT || owned) prev.dispose();
+      keep(x, i + 1);
+      options.onStep?.(i + 1, plan.times[i + 1]);
+    }
+  } catch (e) {
+    if (x !== xT || owned) x.dispose();
+    tf.dispose(path);
+    throw e;
+  }
+  if (x === xT && !owned) x = tf.clone(xT);
+  return { x, nfe: 0, tEnd: plan.times[N], ...(options.saveAt !== undefined ? { path, times } : {}) };
+}

@@ -1,0 +1,139 @@
+import * as tf from '@tensorflow/tfjs';
+import { flowDrift } from './common.js';
+import type { StepContext } from './types.js';
+
+export const DEFAULT_RTOL = 1e-5;
+export const DEFAULT_ATOL = 1e-5;
+export const DEFAULT_MAX_STEPS = 100_000;
+
+// Dormand-Prince 5(4) tableau (Dormand & Prince 1980).
+const C = [0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1];
+const A = [
+  [],
+  [1 / 5],
+  [3 / 40, 9 / 40],
+  [44 / 45, -56 / 15, 32 / 9],
+  [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729],
+  [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656],
+];
+/** 5th-order weights (also the 7th stage's row, first same as last). */
+const B = [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84];
+/** b - b*: the 5th minus the embedded 4th-order weights, stages 1..7. */
+const E = [71 / 57600, 0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40];
+
+/** Weighted sum sum_j w_j k_j over the non-zero weights. */
+function combine(ks: tf.Tensor[], w: readonly number[]): tf.Tensor {
+  let acc: tf.Tensor | undefined;
+  ks.forEach((k, j) => {
+    if (w[j] === 0 || j >= w.length) return;
+    const term = tf.mul(k, w[j]);
+    acc = acc ? tf.add(acc, term) : term;
+  });
+  return acc!;
+}
+
+export interface Rk45Result {
+  x: tf.Tensor;
+  accepted: number;
+  rejected: number;
+  path: tf.Tensor[];
+  times: number[];
+}
+
+/**
+ * Adaptive Dormand-Prince 5(4) on the probability-flow ODE from T down to `tEnd`, with local
+ * extrapolation (the 5th-order solution is kept) and first-same-as-last (6 NFE per step, 1 more
+ * at the start). Error norm, the one scalar read back per step:
+ * err = sqrt(mean((h sum_j e_j k_j / (atol + rtol max(|x|, |x'|)))^2)) over all elements;
+ * a step is accepted when err <= 1, and the next step is h * clamp(0.9 err^(-1/5), 0.2, 10)
+ * (at most h after a rejection), capped at options.maxStep. Steps are shortened to land exactly on the `saveTimes`
+ * (decreasing); 'all' saves every accepted step. x0 is disposed only when `ownsX0`.
+ */
+export function rk45(ctx: StepContext, x0: tf.Tensor, tEnd: number, saveTimes: readonly number[] | 'all', ownsX0 = false): Rk45Result {
+  const { sde, score, options } = ctx;
+  const rtol = options.rtol ?? DEFAULT_RTOL;
+  const atol = options.atol ?? DEFAULT_ATOL;
+  const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
+  const maxStep = options.maxStep ?? Infinity;
+  const T = sde.T;
+  const F = (x: tf.Tensor, t: number) => flowDrift(sde, score, x, t);
+  const path: tf.Tensor[] = [];
+  const times: number[] = [];
+  const targets = saveTimes === 'all' ? [] : [...saveTimes].sort((a, b) => b - a);
+  let next = 0;
+  const saveIfDue = (x: tf.Tensor, t: number) => {
+    if (saveTimes === 'all') {
+      path.push(tf.clone(x));
+      times.push(t);
+      return;
+    }
+    while (next < targets.length && targets[next] >= t) {
+      path.push(tf.clone(x));
+      times.push(t);
+      next++;
+    }
+  };
+  let t = T;
+  let x = x0;
+  let k1 = tf.tidy(() => F(x0, t));
+  let h = Math.min(options.firstStep ?? (T - tEnd) / 100, maxStep);
+  let accepted = 0;
+  let rejected = 0;
+  saveIfDue(x, t);
+  try {
+    while (t > tEnd) {
+      if (accepted + rejected >= maxSteps) throw new Error(`ode-rk45: more than ${maxSteps} steps (rtol ${rtol}, atol ${atol}); loosen the tolerances`);
+      let stop = tEnd;
+      if (next < targets.length && targets[next] > stop) stop = targets[next];
+      const land = h >= (t - stop) * (1 - 1e-9);
+      const hh = land ? t - stop : h;
+      if (!(hh > 1e-14 * T)) throw new Error(`ode-rk45: step size underflow at t = ${t}`);
+      const dt = -hh;
+      const xk = x;
+      const k1k = k1;
+      const { xNew, k7, err } = tf.tidy(() => {
+        const ks = [k1k];
+        for (let s = 1; s < 6; s++) ks.push(F(tf.add(xk, tf.mul(combine(ks, A[s]), dt)), t + C[s] * dt));
+        const xNew = tf.add(xk, tf.mul(combine(ks, B), dt));
+        const k7 = F(xNew, t + dt);
+        ks.push(k7);
+        const e = tf.mul(combine(ks, E), dt);
+        const scale = tf.add(atol, tf.mul(rtol, tf.maximum(tf.abs(xk), tf.abs(xNew))));
+        const err = tf.sqrt(tf.mean(tf.square(tf.div(e, scale))));
+        return { xNew, k7, err };
+      });
+      const errNorm = err.dataSync()[0];
+      err.dispose();
+      if (!Number.isFinite(errNorm)) {
+        xNew.dispose();
+        k7.dispose();
+        throw new Error(`ode-rk45: non-finite error estimate at t = ${t}`);
+      }
+      if (errNorm <= 1) {
+        accepted++;
+        t = land ? stop : t + dt;
+        if (x !== x0 || ownsX0) x.dispose();
+        k1.dispose();
+        x = xNew;
+        k1 = k7;
+        saveIfDue(x, t);
+        options.onStep?.(accepted, t);
+        const factor = errNorm === 0 ? 10 : Math.min(10, Math.max(0.2, 0.9 * errNorm ** -0.2));
+        // A step shortened to land keeps the previous proposal when it was larger.
+        h = Math.min(Math.max(hh * factor, land ? Math.min(h, hh * 10) : 0), maxStep);
+      } else {
+        rejected++;
+        xNew.dispose();
+        k7.dispose();
+        h = hh * Math.min(1, Math.max(0.2, 0.9 * errNorm ** -0.2));
+      }
+    }
+  } catch (e) {
+    if (x !== x0) x.dispose();
+    throw e;
+  } finally {
+    k1.dispose();
+    if (ownsX0 && x !== x0 && !x0.isDisposed) x0.dispose();
+  }
+  return { x: x === x0 && !ownsX0 ? tf.clone(x0) : x, accepted, rejected, path, times };
+}

@@ -1,0 +1,132 @@
+/**
+ * `npm run bench`: the issue-7 workload on the selected backend, printed as one JSON object.
+ * Trains the default 3x128 SiLU MLP on moons (or loads --checkpoint), then times training steps
+ * at batch 512 and 2048, the forward pass, and sampling 5,000 points with EM 1000, RK45 1e-5,
+ * ddpm 1000 and dpm-solver at 10 and 20 steps, each scored by sliced W2 against held-out moons.
+ * Every figure is the median of --repeats runs after a warm-up. Progress goes to stderr.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parseArgs } from 'node:util';
+import { parseBackendName, selectBackend } from '../src/backend.js';
+import { toyDataset, toyRaw } from '../src/data/toy.js';
+import { slicedWasserstein, type Points } from '../src/eval/metrics.js';
+import { loadCheckpoint } from '../src/models/checkpoint.js';
+import { integrate } from '../src/solvers/integrate.js';
+import type { IntegrateOptions, SolverName } from '../src/solvers/types.js';
+import { benchmarkTraining } from '../src/train/benchmark.js';
+import { train } from '../src/train/loop.js';
+
+const { values: args } = parseArgs({
+  options: {
+    backend: { type: 'string', default: process.env.SDE_BACKEND ?? 'auto' },
+    checkpoint: { type: 'string' },
+    'train-iters': { type: 'string', default: '8000' },
+    repeats: { type: 'string', default: '3' },
+    n: { type: 'string', default: '5000' },
+  },
+});
+const repeats = Number(args.repeats);
+const n = Number(args.n);
+const log = (line: string) => process.stderr.write(line + '\n');
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Median wall time of `run` over `repeats` runs after one warm-up run. */
+function timeIt(run: () => void): number {
+  run();
+  return median(Array.from({ length: repeats }, () => {
+    const t0 = performance.now();
+    run();
+    return (performance.now() - t0) / 1000;
+  }));
+}
+
+function moons(count: number, seed: number): Points {
+  const raw = toyRaw('moons', count, seed);
+  return Array.from({ length: count }, (_, i) => [raw[2 * i], raw[2 * i + 1]]);
+}
+
+/** Trains the benchmark model: the default MLP on moons at batch 512, lr 1e-3 (the peer's settings). */
+async function trainBenchModel(data: ReturnType<typeof toyDataset>, iters: number) {
+  log(`training the benchmark model: ${iters} steps at batch 512`);
+  return train({ data, iters, batch: 512, lr: 1e-3, progress: null });
+}
+
+async function main(): Promise<void> {
+  const backend = await selectBackend(parseBackendName(args.backend!, '--backend'), log);
+  const data = toyDataset('moons', 100_000, 0);
+
+  log('training throughput at batch 512 and 2048');
+  const trainRate = async (batch: number) => {
+    const rates: number[] = [];
+    for (let r = 0; r < repeats; r++) rates.push((await benchmarkTraining({ data, batch, steps: 100, warmup: 20, seed: r })).stepsPerSec);
+    return median(rates);
+  };
+  const steps512 = await trainRate(512);
+  const steps2048 = await trainRate(2048);
+
+  const source = args.checkpoint ? loadCheckpoint(args.checkpoint) : await trainBenchModel(data, Number(args['train-iters']));
+  const { model } = source;
+  const norm = source.config.data.normalization;
+  const denormalize = (p: number[]) => p.map((v, j) => norm.mean[j] + norm.std[j] * v);
+  // Multiply-adds of the dense layers (every 2-D weight [in, out]) per point, times 2.
+  const forwardFlopsPerPoint = model.network.specs.filter((s) => s.shape.length === 2).reduce((f, s) => f + 2 * s.shape[0] * s.shape[1], 0);
+  const forward = (x: tf.Tensor) => model.output(x, tf.scalar(0.5));
+
+  log('forward pass');
+  const xf = tf.randomNormal([n, 2], 0, 1, 'float32', 1);
+  const forwardSeconds = timeIt(() => {
+    const y = forward(xf);
+    y.dataSync();
+    y.dispose();
+  });
+  xf.dispose();
+
+  const reference = moons(n, 1001);
+  const noiseFloor = slicedWasserstein(moons(n, 1002), reference);
+  const runs: { name: string; solver: SolverName; options: IntegrateOptions }[] = [
+    { name: 'em1000', solver: 'euler-maruyama', options: { steps: 1000 } },
+    { name: 'rk45_1e-5', solver: 'ode-rk45', options: { rtol: 1e-5, atol: 1e-5 } },
+    { name: 'rk45_1e-3', solver: 'ode-rk45', options: { rtol: 1e-3, atol: 1e-3 } },
+    { name: 'ddpm1000', solver: 'ddpm', options: { steps: 1000 } },
+    { name: 'dpm10', solver: 'dpm-solver', options: { steps: 10, order: 2, grid: 'logsnr' } },
+    { name: 'dpm20', solver: 'dpm-solver', options: { steps: 20, order: 2, grid: 'logsnr' } },
+  ];
+  const sampling: Record<string, { seconds: number; nfe: number; sw2: number }> = {};
+  for (const run of runs) {
+    log(`sampling: ${run.name}`);
+    let nfe = 0;
+    let points: Points = [];
+    const seconds = timeIt(() => {
+      const r = integrate(model.sde, model.score, run.solver, { ...run.options, shape: [n, 2], seed: 7 });
+      points = (r.x.arraySync() as number[][]).map(denormalize);
+      nfe = r.nfe;
+      r.x.dispose();
+    });
+    sampling[run.name] = { seconds, nfe, sw2: slicedWasserstein(points, reference) };
+  }
+  source.dispose();
+  const best = Math.min(...Object.values(sampling).map((s) => s.sw2));
+  const withinQuality = Object.entries(sampling).filter(([, s]) => s.sw2 <= 1.1 * best).sort((a, b) => a[1].seconds - b[1].seconds);
+  process.stdout.write(JSON.stringify({
+    backend: backend.backend,
+    backendDescription: backend.description,
+    threads: backend.backend === 'wasm' ? (tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'multi' : 1) : 'native',
+    repeats,
+    n,
+    trainStepsPerSec: { batch512: steps512, batch2048: steps2048 },
+    forward: { seconds: forwardSeconds, gflops: (forwardFlopsPerPoint * n) / forwardSeconds / 1e9, batch: n },
+    sampling,
+    noiseFloorSw2: noiseFloor,
+    bestSw2: best,
+    timeToQuality: withinQuality.length ? { run: withinQuality[0][0], seconds: withinQuality[0][1].seconds, sw2: withinQuality[0][1].sw2 } : null,
+  }) + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -4,6 +4,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { formatCsv } from '../../src/data/csv.js';
 import { UsageError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
+import { imageGrid } from '../../src/io/png.js';
+import type { Points } from '../../src/eval/metrics.js';
 import { integrate } from '../../src/solvers/integrate.js';
 import { SOLVERS } from '../../src/solvers/registry.js';
 import { SOLVER_NAMES } from '../../src/solvers/types.js';
@@ -22,6 +24,25 @@ export function checkOutputPath(flag: string, file: string, extensions: readonly
   return file;
 }
 
+/**
+ * Writes samples to `out`: a CSV (one sample a row) and, for images [H, W, C], a PNG grid beside
+ * it (same name, .png); `out` ending in .png writes only the grid. Returns the files written.
+ */
+function writeSamples(out: string, points: Points, shape: readonly number[]): string[] {
+  const isImage = shape.length === 3;
+  const png = out.replace(/\.(csv|png)$/i, '.png');
+  const files: string[] = [];
+  if (path.extname(out).toLowerCase() === '.csv') {
+    writeFileAtomic(out, formatCsv(points.flat(), shape.reduce((a, b) => a * b, 1)));
+    files.push(out);
+  }
+  if (isImage) {
+    writeFileAtomic(png, imageGrid(points.flat(), points.length, [shape[0], shape[1], shape[2]]));
+    files.push(png);
+  }
+  return files;
+}
+
 export const sampleCommand: CommandModule = {
   command: 'sample',
   describe: 'Draw samples from a trained model or an oracle mixture with one solver',
@@ -31,7 +52,7 @@ export const sampleCommand: CommandModule = {
       .option('oracle', { type: 'string', describe: 'Gaussian-mixture JSON whose exact score is used (SDE flags apply)' })
       .option('solver', { type: 'string', demandOption: true, describe: SOLVER_NAMES.join(' | ') })
       .option('steps', { type: 'string', describe: "time steps (default: the solver's; ode-rk45 is adaptive)" })
-      .option('out', { type: 'string', default: 'samples.csv', describe: 'output CSV file, one sample a row' })
+      .option('out', { type: 'string', default: 'samples.csv', describe: 'output: FILE.csv (one sample a row; image models also write FILE.png, a grid) or FILE.png' })
       .example('$0 sample --oracle mix.json --solver euler-maruyama --steps 1000 --n 5000', 'reverse-SDE samples of an exact mixture score')
       .example('$0 sample --checkpoint runs/moons --solver ode-rk45 --rtol 1e-3 --json', 'probability-flow ODE samples of a trained model')
       .example('$0 sample --checkpoint runs/moons --solver ddpm --steps 20 --out ddpm.csv', 'DDPM ancestral sampling on the exact chain'),
@@ -43,9 +64,13 @@ export const sampleCommand: CommandModule = {
     if (info.adaptive && argv.steps !== undefined) throw new UsageError(`--steps: ${solver} is adaptive and picks its own steps; set --rtol and --atol instead`);
     const n = integerAtLeast('n', argv.n, 1);
     const options = solverOptionsFromArgs(argv);
-    const out = checkOutputPath('out', String(argv.out), ['.csv']);
+    const out = checkOutputPath('out', String(argv.out), ['.csv', '.png']);
     const backend = await backendFromArgs(argv);
     const source = loadScoreSource(argv);
+    if (path.extname(out).toLowerCase() === '.png' && source.sampleShape.length !== 3) {
+      source.dispose();
+      throw new UsageError(`--out: a .png grid needs image samples; ${source.describe} gives vectors of ${source.sampleShape[0]} values, use a .csv file`);
+    }
     if (options.eps! >= source.sde.T) throw new UsageError(`--eps: expected a time below T = ${source.sde.T}, got ${options.eps}`);
     const started = performance.now();
     const result = integrate(source.sde, source.score, solver, { ...options, ...(info.adaptive ? {} : { steps }), shape: [n, ...source.sampleShape] });
@@ -53,7 +78,7 @@ export const sampleCommand: CommandModule = {
     const seconds = (performance.now() - started) / 1000;
     result.x.dispose();
     source.dispose();
-    writeFileAtomic(out, formatCsv(points.flat(), source.sampleShape.reduce((a, b) => a * b, 1)));
+    const files = writeSamples(out, points, source.sampleShape);
     const summary = {
       solver,
       steps: info.adaptive ? (result.accepted ?? 0) : steps,
@@ -61,6 +86,7 @@ export const sampleCommand: CommandModule = {
       seconds,
       n,
       out,
+      files,
       backend: backend.backend,
       ...(info.adaptive ? { accepted: result.accepted, rejected: result.rejected } : {}),
     };

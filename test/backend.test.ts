@@ -7,15 +7,16 @@ import { parseBackendName, selectBackend } from '../src/backend.js';
 import { UsageError } from '../src/errors.js';
 
 const require = createRequire(import.meta.url);
-function installed(pkg: string): boolean {
+/** A native backend counts when its package loads (an install whose binary download failed does not). */
+async function loads(pkg: string): Promise<boolean> {
   try {
-    require.resolve(`${pkg}/package.json`);
+    await import(pkg);
     return true;
   } catch {
     return false;
   }
 }
-const hasNative = installed('@tensorflow/tfjs-node') || installed('@tensorflow/tfjs-node-gpu');
+const hasNative = (await loads('@tensorflow/tfjs-node-gpu')) || (await loads('@tensorflow/tfjs-node'));
 
 describe('backend selection', () => {
   test('the wasm binaries ship inside node_modules', () => {

@@ -8,7 +8,7 @@ import type { Marginal, SDEConfig } from './types.js';
  * With B(t) = int_0^t beta: mean(t) = exp(-B/2), std(t) = sqrt(1 - exp(-B)); prior N(0, I).
  */
 export class VPSDE extends LinearDriftSDE {
-  readonly name = 'vp' as const;
+  readonly name: 'vp' | 'subvp' = 'vp';
   readonly T: number;
   readonly priorStd = 1;
 

@@ -105,13 +105,34 @@ export function discretize(sde: SDE, N: number, map: DiscretizationMap = 'exact'
       throw new UsageError(`--discrete: the score-sde map beta_i = beta(t_i)/N gives beta = ${worst.toPrecision(4)} >= 1 at N = ${N}; use the exact map or a larger N`);
     }
   } else {
-    let prev = 1;
-    for (let i = 0; i < N; i++) {
-      times[i] = ((i + 1) * sde.T) / N;
-      const alphaBar = sde.marginalAt(times[i]).mean ** 2;
-      betas[i] = Math.min(1 - alphaBar / prev, MAX_DISCRETE_BETA);
-      prev *= 1 - betas[i];
-    }
+    for (let i = 0; i < N; i++) times[i] = ((i + 1) * sde.T) / N;
+    return exactChain(sde, times);
   }
   return new DiscreteChain(betas, times);
+}
+
+/**
+ * The exact map at any increasing times 0 < t_0 < ... < t_{N-1} <= T of a VP-SDE:
+ * alphaBar_i = mean(t_i)^2, beta_i = 1 - alphaBar_i / alphaBar_{i-1} (alphaBar_{-1} = 1),
+ * capped at 0.999; the chain's marginals q(x_i | x_0) are the SDE's at t_i (up to the cap).
+ * discretize(sde, N, 'exact') is this map on t_i = (i + 1) T / N.
+ */
+export function exactChain(sde: SDE, times: ArrayLike<number>): DiscreteChain {
+  if (sde.name !== 'vp') throw new UsageError(`--sde: the discrete DDPM chain is defined for the VP-SDE, not '${sde.name}'`);
+  const N = times.length;
+  if (N < 2) throw new Error(`exactChain: need at least two times, got ${N}`);
+  const t = Float64Array.from(times);
+  for (let i = 0; i < N; i++) {
+    if (!(t[i] > 0 && t[i] <= sde.T && (i === 0 || t[i] > t[i - 1]))) {
+      throw new Error(`exactChain: times must increase strictly within (0, T = ${sde.T}], got t[${i}] = ${t[i]}`);
+    }
+  }
+  const betas = new Float64Array(N);
+  let prev = 1;
+  for (let i = 0; i < N; i++) {
+    const alphaBar = sde.marginalAt(t[i]).mean ** 2;
+    betas[i] = Math.min(1 - alphaBar / prev, MAX_DISCRETE_BETA);
+    prev *= 1 - betas[i];
+  }
+  return new DiscreteChain(betas, t);
 }

@@ -1,13 +1,13 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Points } from '../src/eval/metrics.js';
-import { denormalize } from '../src/data/dataset.js';
+import { denormalize, normalize } from '../src/data/dataset.js';
 import { isToyName, toyRaw } from '../src/data/toy.js';
 import { UsageError } from '../src/errors.js';
 import { isCheckpoint, loadCheckpoint, readCheckpointConfig } from '../src/models/checkpoint.js';
-import { loadMixture, mixtureDim, sampleMixture } from '../src/oracle/index.js';
+import { loadMixture, mixtureDim, sampleMixture, type GaussianMixture } from '../src/oracle/index.js';
 import { mixtureScore } from '../src/oracle/score.js';
 import { makeSDE } from '../src/sde/registry.js';
-import type { ScoreFn, SDE } from '../src/sde/types.js';
+import type { ConditionalScore, ScoreFn, SDE } from '../src/sde/types.js';
 import { sdeConfigFromArgs } from './common.js';
 
 /** What the sampling commands sample: an SDE, a score, the sample shape and how to show samples. */
@@ -22,6 +22,12 @@ export interface ScoreSource {
   reference?: (n: number, seed: number) => Points;
   describe: string;
   dispose(): void;
+  /** The oracle's mixture (for --class and exact conditional references), when the source is an oracle. */
+  mixture?: GaussianMixture;
+  /** Maps rows of data-space values to the model's coordinates (undoes toPoints' denormalization); identity when absent. */
+  toModel?: (raw: Float32Array) => Float32Array;
+  /** A class-conditional model's score s(x, t, c) (c null: unconditional) and its classes 0..numClasses-1, for --class. */
+  conditional?: { score: ConditionalScore; numClasses: number };
 }
 
 /** Exactly one of --checkpoint and --oracle, checked before any work. */
@@ -54,6 +60,7 @@ function oracleSource(argv: Record<string, unknown>): ScoreSource {
     },
     describe: `oracle ${file}`,
     dispose: () => score.dispose(),
+    mixture: mix,
   };
 }
 
@@ -82,6 +89,7 @@ function checkpointSource(dir: string): ScoreSource {
       : undefined,
     describe: `checkpoint ${dir} (step ${ckpt.step}, ${source})`,
     dispose: () => ckpt.dispose(),
+    toModel: (raw) => normalize(raw, data.normalization, d),
   };
 }
 

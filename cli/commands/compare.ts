@@ -8,9 +8,10 @@ import { renderReport, type ComparisonRow } from '../../src/report/html.js';
 import { SOLVER_NAMES } from '../../src/solvers/types.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { formatTable } from '../format.js';
+import { conditioningFromArgs, conditioningSummary, conditionSource, withConditioningOptions } from '../conditioning-options.js';
 import { checkSourceFlags, loadScoreSource, type ScoreSource } from '../score-source.js';
 import { solverOptionsFromArgs, withSolverOptions } from '../solver-options.js';
-import { integerAtLeast, oneOf, positiveNumber } from '../validate.js';
+import { checkSampleCount, integerAtLeast, oneOf, positiveNumber } from '../validate.js';
 import { checkOutputPath } from './sample.js';
 
 /** A comma-separated list of flag values, each parsed. */
@@ -43,7 +44,7 @@ export const compareCommand: CommandModule = {
   command: 'compare',
   describe: 'Run several solvers at several step counts and compare sample quality, NFE and time',
   builder: (y: Argv) =>
-    withCommonOptions(withSolverOptions(withSdeOptions(y)))
+    withConditioningOptions(withCommonOptions(withSolverOptions(withSdeOptions(y))))
       .option('checkpoint', { type: 'string', describe: 'checkpoint directory written by sde train' })
       .option('oracle', { type: 'string', describe: 'Gaussian-mixture JSON whose exact score is used (SDE flags apply)' })
       .option('solvers', { type: 'string', default: 'euler-maruyama,ddpm,ode-heun,dpm-solver', describe: `comma-separated: ${SOLVER_NAMES.join(', ')}` })
@@ -60,9 +61,11 @@ export const compareCommand: CommandModule = {
     const tolerances = list('tolerances', argv.tolerances, positiveNumber);
     const n = integerAtLeast('n', argv.n, 2);
     const options = solverOptionsFromArgs(argv);
+    const conditioning = conditioningFromArgs(argv);
     const report = argv.report === undefined ? undefined : checkOutputPath('report', String(argv.report), ['.html']);
     const backend = await backendFromArgs(argv);
-    const source = loadScoreSource(argv);
+    const source = conditionSource(loadScoreSource(argv), conditioning, n);
+    checkSampleCount('n', n, source.sampleShape);
     if (options.eps! >= source.sde.T) throw new UsageError(`--eps: expected a time below T = ${source.sde.T}, got ${options.eps}`);
     const [reference, second] = referenceSets(source, argv.reference as string | undefined, n, options.seed ?? 0);
     const noiseFloor = sampleQuality(second, reference);
@@ -73,7 +76,7 @@ export const compareCommand: CommandModule = {
       toPoints: source.toPoints,
       reference,
       runs: comparisonRuns(solvers, steps, tolerances),
-      solverOptions: options,
+      solverOptions: { ...options, impute: source.impute },
       onResult: (r) => process.stderr.write(`${r.solver} ${r.steps} steps: ${r.nfe} NFE, ${r.seconds.toFixed(2)} s, sliced W2 ${r.sw2.toFixed(4)}\n`),
     });
     const rows: ComparisonRow[] = results.map(({ solver, steps, nfe, seconds, sw2, energy }) => ({ solver, steps, nfe, seconds, sw2, energy }));
@@ -93,7 +96,7 @@ export const compareCommand: CommandModule = {
         ...(twoD ? { scatter: scatter.map((s) => ({ label: s.label, points: s.points.map((p) => [p[0], p[1]]) })) } : {}),
       }));
     }
-    emit(argv, { n, noiseFloor, rows, report: report ?? null, backend: backend.backend }, () =>
+    emit(argv, { n, noiseFloor, rows, report: report ?? null, backend: backend.backend, ...conditioningSummary(conditioning) }, () =>
       formatTable(['solver', 'steps', 'NFE', 'seconds', 'sliced W2', 'energy'], rows.map((r) => [r.solver, r.steps, r.nfe, r.seconds, r.sw2, r.energy])) +
       `\nnoise floor: sliced W2 ${noiseFloor.sw2.toPrecision(4)}, energy ${noiseFloor.energy.toPrecision(4)}` +
       (report ? `\nreport: ${report}` : ''),

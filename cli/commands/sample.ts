@@ -10,9 +10,10 @@ import { integrate } from '../../src/solvers/integrate.js';
 import { SOLVERS } from '../../src/solvers/registry.js';
 import { SOLVER_NAMES } from '../../src/solvers/types.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
+import { conditioningFromArgs, conditioningSummary, conditionSource, withConditioningOptions } from '../conditioning-options.js';
 import { checkSourceFlags, loadScoreSource } from '../score-source.js';
 import { solverOptionsFromArgs, withSolverOptions } from '../solver-options.js';
-import { integerAtLeast, oneOf } from '../validate.js';
+import { checkSampleCount, integerAtLeast, oneOf } from '../validate.js';
 
 /** Checks that an output file can be written: its extension and an existing directory. */
 export function checkOutputPath(flag: string, file: string, extensions: readonly string[]): string {
@@ -47,7 +48,7 @@ export const sampleCommand: CommandModule = {
   command: 'sample',
   describe: 'Draw samples from a trained model or an oracle mixture with one solver',
   builder: (y: Argv) =>
-    withCommonOptions(withSolverOptions(withSdeOptions(y)))
+    withConditioningOptions(withCommonOptions(withSolverOptions(withSdeOptions(y))))
       .option('checkpoint', { type: 'string', describe: 'checkpoint directory written by sde train' })
       .option('oracle', { type: 'string', describe: 'Gaussian-mixture JSON whose exact score is used (SDE flags apply)' })
       .option('solver', { type: 'string', demandOption: true, describe: SOLVER_NAMES.join(' | ') })
@@ -55,7 +56,9 @@ export const sampleCommand: CommandModule = {
       .option('out', { type: 'string', default: 'samples.csv', describe: 'output: FILE.csv (one sample a row; image models also write FILE.png, a grid) or FILE.png' })
       .example('$0 sample --oracle mix.json --solver euler-maruyama --steps 1000 --n 5000', 'reverse-SDE samples of an exact mixture score')
       .example('$0 sample --checkpoint runs/moons --solver ode-rk45 --rtol 1e-3 --json', 'probability-flow ODE samples of a trained model')
-      .example('$0 sample --checkpoint runs/moons --solver ddpm --steps 20 --out ddpm.csv', 'DDPM ancestral sampling on the exact chain'),
+      .example('$0 sample --checkpoint runs/moons --solver ddpm --steps 20 --out ddpm.csv', 'DDPM ancestral sampling on the exact chain')
+      .example('$0 sample --oracle mix.json --solver euler-maruyama --class 1 --guidance 2', 'class 1 of a mixture with "classes", classifier-free guidance W = 2')
+      .example('$0 sample --oracle mix.json --solver ode-heun --known-dims 0=1.5', 'inpainting: coordinate 0 fixed at 1.5, the others sampled'),
   handler: async (argv) => {
     checkSourceFlags(argv);
     const solver = oneOf('solver', argv.solver, SOLVER_NAMES);
@@ -64,16 +67,18 @@ export const sampleCommand: CommandModule = {
     if (info.adaptive && argv.steps !== undefined) throw new UsageError(`--steps: ${solver} is adaptive and picks its own steps; set --rtol and --atol instead`);
     const n = integerAtLeast('n', argv.n, 1);
     const options = solverOptionsFromArgs(argv);
+    const conditioning = conditioningFromArgs(argv);
     const out = checkOutputPath('out', String(argv.out), ['.csv', '.png']);
     const backend = await backendFromArgs(argv);
-    const source = loadScoreSource(argv);
+    const source = conditionSource(loadScoreSource(argv), conditioning, n);
+    checkSampleCount('n', n, source.sampleShape);
     if (path.extname(out).toLowerCase() === '.png' && source.sampleShape.length !== 3) {
       source.dispose();
       throw new UsageError(`--out: a .png grid needs image samples; ${source.describe} gives vectors of ${source.sampleShape[0]} values, use a .csv file`);
     }
     if (options.eps! >= source.sde.T) throw new UsageError(`--eps: expected a time below T = ${source.sde.T}, got ${options.eps}`);
     const started = performance.now();
-    const result = integrate(source.sde, source.score, solver, { ...options, ...(info.adaptive ? {} : { steps }), shape: [n, ...source.sampleShape] });
+    const result = integrate(source.sde, source.score, solver, { ...options, ...(info.adaptive ? {} : { steps }), shape: [n, ...source.sampleShape], impute: source.impute });
     const points = source.toPoints(result.x);
     const seconds = (performance.now() - started) / 1000;
     result.x.dispose();
@@ -88,6 +93,7 @@ export const sampleCommand: CommandModule = {
       out,
       files,
       backend: backend.backend,
+      ...conditioningSummary(conditioning),
       ...(info.adaptive ? { accepted: result.accepted, rejected: result.rejected } : {}),
     };
     emit(argv, summary, () => `${n} samples from ${source.describe} with ${solver}: ${summary.steps} steps, ${result.nfe} NFE, ${seconds.toFixed(2)} s -> ${out}`);

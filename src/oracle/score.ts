@@ -23,7 +23,7 @@ export function mixtureScore(sde: SDE, mix: GaussianMixture): DisposableScoreFn 
   const logW = tf.tensor1d(keep.map((k) => Math.log(mix.weights[k])));
   const s2 = tf.tensor1d(keep.map((k) => mix.stds[k] ** 2));
   const meansT = means.transpose(); // [D, K]
-  const normsSq = tf.sum(tf.square(means), 1); // [K]
+  const normsSq = tf.tidy(() => tf.sum(tf.square(means), 1)); // [K] (tidy: the square is not kept)
   const fn = ((x: tf.Tensor, t: tf.Tensor) =>
     tf.tidy(() => {
       const d = dimsPerSample(x.shape);

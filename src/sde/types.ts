@@ -3,6 +3,18 @@ import type * as tf from '@tensorflow/tfjs';
 /** A score function s(x, t) ~ grad_x log p_t(x); t is a scalar or one time per sample. */
 export type ScoreFn = (x: tf.Tensor, t: tf.Tensor) => tf.Tensor;
 
+/**
+ * A score that reports its cost: each call makes `evaluationsPerCall` network evaluations
+ * (classifier-free guidance: 2). Solvers count NFE by it; a plain ScoreFn counts 1 per call.
+ */
+export type CostedScoreFn = ScoreFn & { readonly evaluationsPerCall: number };
+
+/**
+ * A class-conditional score s(x, t, c) ~ grad_x log p_t(x | c), one class c for the whole batch;
+ * label null is the unconditional score grad_x log p_t(x) (the null label of a guidance model).
+ */
+export type ConditionalScore = (x: tf.Tensor, t: tf.Tensor, label: number | null) => tf.Tensor;
+
 /** Marginal of x_t given x_0: x_t = mean(t) x_0 + std(t) z, z ~ N(0, I). */
 export interface Marginal<V> {
   mean: V;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ScoreFn, SDE } from '../sde/types.js';
+import type { CostedScoreFn, ScoreFn, SDE } from '../sde/types.js';
 import type { NoiseSampler } from './types.js';
 
 function hash32(x: number): number {
@@ -21,6 +21,8 @@ export function deriveSeed(base: number, ...parts: number[]): number {
 /** Stream ids under the base seed. */
 export const PRIOR_STREAM = 1;
 export const NOISE_STREAM = 2;
+/** The noise stage of the imputation's replacement draws (solvers use stages 0, 1, ...). */
+export const IMPUTE_STAGE = 0x7fffffff;
 
 /**
  * n standard normal draws from a 32-bit seed, generated on the host (the same numbers on every
@@ -71,10 +73,14 @@ export function time(t: number): tf.Tensor {
   return tf.scalar(t, 'float32');
 }
 
-/** Wraps a score so that every call adds one to `counter.nfe` (no tensor sync). */
+/**
+ * Wraps a score so that every call adds its cost to `counter.nfe` (no tensor sync): 1, or the
+ * score's own `evaluationsPerCall` (a CostedScoreFn: classifier-free guidance counts 2).
+ */
 export function countedScore(score: ScoreFn, counter: { nfe: number }): ScoreFn {
+  const cost = (score as Partial<CostedScoreFn>).evaluationsPerCall ?? 1;
   return (x, t) => {
-    counter.nfe++;
+    counter.nfe += cost;
     return score(x, t);
   };
 }

@@ -6,6 +6,7 @@ import { ddpm } from './ddpm.js';
 import { dpmSolver } from './dpm-solver.js';
 import { eulerMaruyama } from './euler-maruyama.js';
 import { checkGrid, DEFAULT_EPS, timeGrid } from './grids.js';
+import { makeImputer } from './impute.js';
 import { odeEuler, odeHeun } from './ode.js';
 import { predictorCorrector } from './pc.js';
 import { checkSolverOptions, parseSolverName, SOLVERS } from './registry.js';
@@ -61,6 +62,10 @@ function stepper(name: SolverName, ctx: StepContext, steps: number, eps: number,
  * Every step runs in tf.tidy with one live x; no tensor is read back except ode-rk45's error
  * norm. The same seed gives the same samples. ddpm runs on its chain's times (ignoring eps, grid
  * and denoise: its last step already outputs the denoised x_0); ode-rk45 ignores steps and grid.
+ * With options.impute, the known coordinates are replaced by a draw of
+ * q(x_t | x_0 = values) = mean(t) values + std(t) z at the start and after every step
+ * (ode-rk45: every accepted step, re-evaluating its first stage there, 1 more NFE per step), and
+ * set to the values exactly at the end (after denoise).
  */
 export function integrate(sde: SDE, score: ScoreFn, solver: SolverName | SolverInfo, options: IntegrateOptions): SolveResult {
   const name = typeof solver === 'string' ? parseSolverName(solver) : solver.name;
@@ -70,24 +75,45 @@ export function integrate(sde: SDE, score: ScoreFn, solver: SolverName | SolverI
   const eps = options.eps ?? DEFAULT_EPS;
   const counter = { nfe: 0 };
   const ctx: StepContext = { sde, score: countedScore(score, counter), noise: options.noise ?? seededNoise(seed), options };
-  const owned = options.xT === undefined;
-  const xT = options.xT ?? sde.priorSample(options.shape!, deriveSeed(seed, PRIOR_STREAM));
-  const out: RunResult = info.adaptive ? adaptiveRun(ctx, xT, owned, eps) : fixedStepRun(name, info, ctx, xT, owned, eps);
-  if (options.denoise && name !== 'ddpm') {
-    const prev = out.x;
-    const tEnd = out.tEnd;
-    out.x = tf.tidy(() => tweedie(sde, ctx.score, prev, tEnd));
-    prev.dispose();
+  const imputer = options.impute ? makeImputer(sde, options.impute, options.xT?.shape ?? options.shape!, ctx.noise) : undefined;
+  if (imputer) ctx.afterStep = imputer.replace;
+  try {
+    const owned = options.xT === undefined;
+    const xT = options.xT ?? sde.priorSample(options.shape!, deriveSeed(seed, PRIOR_STREAM));
+    const out: RunResult = info.adaptive ? adaptiveRun(ctx, xT, owned, eps) : fixedStepRun(name, info, ctx, xT, owned, eps);
+    if (options.denoise && name !== 'ddpm') {
+      const prev = out.x;
+      const tEnd = out.tEnd;
+      out.x = tf.tidy(() => tweedie(sde, ctx.score, prev, tEnd));
+      prev.dispose();
+    }
+    if (imputer) {
+      // The known coordinates end exactly at their values.
+      const prev = out.x;
+      out.x = tf.tidy(() => imputer.clamp(prev));
+      prev.dispose();
+    }
+    const { tEnd: _tEnd, ...result } = out;
+    return { ...result, nfe: counter.nfe };
+  } finally {
+    imputer?.dispose();
   }
-  const { tEnd: _tEnd, ...result } = out;
-  return { ...result, nfe: counter.nfe };
+}
+
+/** The start state after ctx.afterStep at time t (step 0), owned by the caller, or xT itself when there is none. */
+function startState(ctx: StepContext, xT: tf.Tensor, owned: boolean, t: number): { x: tf.Tensor; owned: boolean } {
+  if (!ctx.afterStep) return { x: xT, owned };
+  const x = tf.tidy(() => ctx.afterStep!(xT, t, 0));
+  if (owned) xT.dispose();
+  return { x, owned: true };
 }
 
 type RunResult = SolveResult & { tEnd: number };
 
 function adaptiveRun(ctx: StepContext, xT: tf.Tensor, owned: boolean, eps: number): RunResult {
   const { saveAt } = ctx.options;
-  const r = rk45(ctx, xT, eps, saveAt ?? [], owned);
+  const start = startState(ctx, xT, owned, ctx.sde.T);
+  const r = rk45(ctx, start.x, eps, saveAt ?? [], start.owned);
   return {
     x: r.x,
     nfe: 0,
@@ -120,13 +146,16 @@ function fixedStepRun(name: SolverName, info: SolverInfo, ctx: StepContext, xT: 
     path.push(tf.clone(x));
     times.push(plan.times[i]);
   };
+  // With an afterStep map (imputation), the start state is mapped too and owned from then on.
+  ({ x: xT, owned } = startState(ctx, xT, owned, plan.times[0]));
+  const after = ctx.afterStep;
   let x = xT;
   keep(x, 0);
   const N = plan.times.length - 1;
   try {
     for (let i = 0; i < N; i++) {
       const prev = x;
-      x = tf.tidy(() => plan.step(prev, i));
+      x = tf.tidy(() => (after ? after(plan.step(prev, i), plan.times[i + 1], i + 1) : plan.step(prev, i)));
       if (prev !== xT || owned) prev.dispose();
       keep(x, i + 1);
       options.onStep?.(i + 1, plan.times[i + 1]);

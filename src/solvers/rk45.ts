@@ -32,6 +32,31 @@ function combine(ks: tf.Tensor[], w: readonly number[]): tf.Tensor {
   return acc!;
 }
 
+/** The right-hand side of dx/dt = F(x, t) at a host time; called inside tf.tidy, it must not dispose x. */
+export type OdeFunction = (x: tf.Tensor, t: number) => tf.Tensor;
+
+/** Settings of the adaptive Dormand-Prince integrator. */
+export interface DormandPrinceOptions {
+  /** Relative and absolute tolerances (default 1e-5 each). */
+  rtol?: number;
+  atol?: number;
+  /** First trial step size (default |t1 - t0| / 100), largest step size (default none), cap on attempted steps (default 100000). */
+  firstStep?: number;
+  maxStep?: number;
+  maxSteps?: number;
+  /** Times to save the state at, in any order ('all': every accepted step); the integrator steps onto each exactly. */
+  saveTimes?: readonly number[] | 'all';
+  /** Called after each accepted step with the accepted count and the time reached. */
+  onStep?: (accepted: number, t: number) => void;
+  /** Name used in error messages (default 'ode-rk45'). */
+  label?: string;
+  /**
+   * A map of each accepted state (imputation's replacement of known coordinates), applied before
+   * it is saved; F is then re-evaluated there (one more evaluation per accepted step).
+   */
+  afterStep?: (x: tf.Tensor, t: number, accepted: number) => tf.Tensor;
+}
+
 export interface Rk45Result {
   x: tf.Tensor;
   accepted: number;
@@ -41,25 +66,30 @@ export interface Rk45Result {
 }
 
 /**
- * Adaptive Dormand-Prince 5(4) on the probability-flow ODE from T down to `tEnd`, with local
- * extrapolation (the 5th-order solution is kept) and first-same-as-last (6 NFE per step, 1 more
- * at the start). Error norm, the one scalar read back per step:
+ * Adaptive Dormand-Prince 5(4) for dx/dt = F(x, t) on one tensor state from t0 to t1 (either
+ * direction), with local extrapolation (the 5th-order solution is kept) and first-same-as-last
+ * (6 evaluations of F per attempted step, 1 more at the start). With h the signed step,
+ * x' = x + h sum_j b_j k_j, and the error norm (the one scalar read back per step)
  * err = sqrt(mean((h sum_j e_j k_j / (atol + rtol max(|x|, |x'|)))^2)) over all elements;
- * a step is accepted when err <= 1, and the next step is h * clamp(0.9 err^(-1/5), 0.2, 10)
- * (at most h after a rejection), capped at options.maxStep. Steps are shortened to land exactly on the `saveTimes`
- * (decreasing); 'all' saves every accepted step. x0 is disposed only when `ownsX0`.
+ * a step is accepted when err <= 1, and the next step size is |h| clamp(0.9 err^(-1/5), 0.2, 10)
+ * (at most |h| after a rejection), capped at maxStep. Steps are shortened to land exactly on the
+ * save times; each step runs in tf.tidy with one live x and the stage k1.
+ * x0 is disposed only when `ownsX0`; the result's x is always a tensor the caller owns.
  */
-export function rk45(ctx: StepContext, x0: tf.Tensor, tEnd: number, saveTimes: readonly number[] | 'all', ownsX0 = false): Rk45Result {
-  const { sde, score, options } = ctx;
+export function dormandPrince(F: OdeFunction, x0: tf.Tensor, t0: number, t1: number, options: DormandPrinceOptions = {}, ownsX0 = false): Rk45Result {
   const rtol = options.rtol ?? DEFAULT_RTOL;
   const atol = options.atol ?? DEFAULT_ATOL;
   const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
   const maxStep = options.maxStep ?? Infinity;
-  const T = sde.T;
-  const F = (x: tf.Tensor, t: number) => flowDrift(sde, score, x, t);
+  const label = options.label ?? 'ode-rk45';
+  const saveTimes = options.saveTimes ?? [];
+  const dir = t1 >= t0 ? 1 : -1;
+  // Distance still to go from t to s in the direction of integration.
+  const ahead = (t: number, s: number) => dir * (s - t);
+  const scale = Math.max(Math.abs(t0), Math.abs(t1));
   const path: tf.Tensor[] = [];
   const times: number[] = [];
-  const targets = saveTimes === 'all' ? [] : [...saveTimes].sort((a, b) => b - a);
+  const targets = saveTimes === 'all' ? [] : [...saveTimes].sort((a, b) => dir * (a - b));
   let next = 0;
   const saveIfDue = (x: tf.Tensor, t: number) => {
     if (saveTimes === 'all') {
@@ -67,28 +97,28 @@ export function rk45(ctx: StepContext, x0: tf.Tensor, tEnd: number, saveTimes: r
       times.push(t);
       return;
     }
-    while (next < targets.length && targets[next] >= t) {
+    while (next < targets.length && ahead(t, targets[next]) <= 0) {
       path.push(tf.clone(x));
       times.push(t);
       next++;
     }
   };
-  let t = T;
+  let t = t0;
   let x = x0;
   let k1 = tf.tidy(() => F(x0, t));
-  let h = Math.min(options.firstStep ?? (T - tEnd) / 100, maxStep);
+  let h = Math.min(options.firstStep ?? Math.abs(t1 - t0) / 100, maxStep);
   let accepted = 0;
   let rejected = 0;
   saveIfDue(x, t);
   try {
-    while (t > tEnd) {
-      if (accepted + rejected >= maxSteps) throw new Error(`ode-rk45: more than ${maxSteps} steps (rtol ${rtol}, atol ${atol}); loosen the tolerances`);
-      let stop = tEnd;
-      if (next < targets.length && targets[next] > stop) stop = targets[next];
-      const land = h >= (t - stop) * (1 - 1e-9);
-      const hh = land ? t - stop : h;
-      if (!(hh > 1e-14 * T)) throw new Error(`ode-rk45: step size underflow at t = ${t}`);
-      const dt = -hh;
+    while (ahead(t, t1) > 0) {
+      if (accepted + rejected >= maxSteps) throw new Error(`${label}: more than ${maxSteps} steps (rtol ${rtol}, atol ${atol}); loosen the tolerances`);
+      let stop = t1;
+      if (next < targets.length && ahead(targets[next], stop) > 0) stop = targets[next];
+      const land = h >= ahead(t, stop) * (1 - 1e-9);
+      const hh = land ? ahead(t, stop) : h;
+      if (!(hh > 1e-14 * scale)) throw new Error(`${label}: step size underflow at t = ${t}`);
+      const dt = dir * hh;
       const xk = x;
       const k1k = k1;
       const { xNew, k7, err } = tf.tidy(() => {
@@ -98,8 +128,8 @@ export function rk45(ctx: StepContext, x0: tf.Tensor, tEnd: number, saveTimes: r
         const k7 = F(xNew, t + dt);
         ks.push(k7);
         const e = tf.mul(combine(ks, E), dt);
-        const scale = tf.add(atol, tf.mul(rtol, tf.maximum(tf.abs(xk), tf.abs(xNew))));
-        const err = tf.sqrt(tf.mean(tf.square(tf.div(e, scale))));
+        const sc = tf.add(atol, tf.mul(rtol, tf.maximum(tf.abs(xk), tf.abs(xNew))));
+        const err = tf.sqrt(tf.mean(tf.square(tf.div(e, sc))));
         return { xNew, k7, err };
       });
       const errNorm = err.dataSync()[0];
@@ -107,7 +137,7 @@ export function rk45(ctx: StepContext, x0: tf.Tensor, tEnd: number, saveTimes: r
       if (!Number.isFinite(errNorm)) {
         xNew.dispose();
         k7.dispose();
-        throw new Error(`ode-rk45: non-finite error estimate at t = ${t}`);
+        throw new Error(`${label}: non-finite error estimate at t = ${t}`);
       }
       if (errNorm <= 1) {
         accepted++;
@@ -116,6 +146,13 @@ export function rk45(ctx: StepContext, x0: tf.Tensor, tEnd: number, saveTimes: r
         k1.dispose();
         x = xNew;
         k1 = k7;
+        if (options.afterStep) {
+          const mapped = tf.tidy(() => options.afterStep!(xNew, t, accepted));
+          xNew.dispose();
+          k7.dispose();
+          x = mapped;
+          k1 = tf.tidy(() => F(mapped, t));
+        }
         saveIfDue(x, t);
         options.onStep?.(accepted, t);
         const factor = errNorm === 0 ? 10 : Math.min(10, Math.max(0.2, 0.9 * errNorm ** -0.2));
@@ -130,10 +167,30 @@ export function rk45(ctx: StepContext, x0: tf.Tensor, tEnd: number, saveTimes: r
     }
   } catch (e) {
     if (x !== x0) x.dispose();
+    tf.dispose(path);
     throw e;
   } finally {
     k1.dispose();
     if (ownsX0 && x !== x0 && !x0.isDisposed) x0.dispose();
   }
   return { x: x === x0 && !ownsX0 ? tf.clone(x0) : x, accepted, rejected, path, times };
+}
+
+/**
+ * ode-rk45: dormandPrince on the probability-flow ODE dx/dt = f(x, t) - 1/2 g(t)^2 s(x, t)
+ * from T down to `tEnd`, with the tolerances, step limits and progress callback of ctx.options.
+ * Steps land exactly on the `saveTimes`; 'all' saves every accepted step. x0 is disposed only when `ownsX0`.
+ */
+export function rk45(ctx: StepContext, x0: tf.Tensor, tEnd: number, saveTimes: readonly number[] | 'all', ownsX0 = false): Rk45Result {
+  const { sde, score, options } = ctx;
+  return dormandPrince((x, t) => flowDrift(sde, score, x, t), x0, sde.T, tEnd, {
+    rtol: options.rtol,
+    atol: options.atol,
+    firstStep: options.firstStep,
+    maxStep: options.maxStep,
+    maxSteps: options.maxSteps,
+    saveTimes,
+    onStep: options.onStep,
+    afterStep: ctx.afterStep,
+  }, ownsX0);
 }

@@ -80,6 +80,23 @@ export interface IntegrateOptions extends SolverOptions {
   noise?: NoiseSampler;
   /** Called after each step with the step count and the time reached (progress reporting). */
   onStep?: (step: number, t: number) => void;
+  /**
+   * Inpainting / imputation: coordinates where mask = 1 are known. At every time t the solver
+   * reaches (the start state included) they are replaced by a draw of q(x_t | x_0 = values) =
+   * mean(t) values + std(t) z (score_sde's replacement method; z from the noise source's own
+   * stage IMPUTE_STAGE), and at the end (after denoise) set to the values exactly.
+   */
+  impute?: Imputation;
+}
+
+/**
+ * Known values and their mask for IntegrateOptions.impute, each of the sample shape (the same for
+ * every sample) or [n, ...sample shape] (one per sample). mask holds 1 (known) or 0 (sampled);
+ * values are read only where mask = 1 and must be finite there. integrate does not dispose them.
+ */
+export interface Imputation {
+  values: tf.Tensor;
+  mask: tf.Tensor;
 }
 
 export interface SolveResult {
@@ -102,6 +119,12 @@ export interface StepContext {
   score: ScoreFn;
   noise: NoiseSampler;
   options: IntegrateOptions;
+  /**
+   * A map of the state applied after every step at the time reached, the step number counting
+   * from 1 (integrate applies it to the start state with step 0): the imputation's replacement.
+   * Runs inside tf.tidy and must not dispose x. Undefined when there is none.
+   */
+  afterStep?: (x: tf.Tensor, t: number, step: number) => tf.Tensor;
 }
 
 /**

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import type { Argv } from 'yargs';
 import { BACKEND_NAMES, parseBackendName, selectBackend, type BackendInfo } from '../src/backend.js';
 import { DEFAULT_SDE_CONFIG, parseSdeName } from '../src/sde/registry.js';
@@ -40,6 +41,9 @@ export function sdeConfigFromArgs(argv: Record<string, unknown>): SDEConfig {
 
 /** Selects the backend from --backend, else SDE_BACKEND, else auto, announcing it on stderr once. */
 export async function backendFromArgs(argv: Record<string, unknown>): Promise<BackendInfo> {
+  // tfjs's own console warnings (e.g. the cpu backend's advice to install tfjs-node) would break
+  // the CLI's stderr contract; PROD silences them and changes nothing else.
+  tf.env().set('PROD', true);
   const fromFlag = argv.backend !== undefined;
   const value = fromFlag ? String(argv.backend) : (process.env.SDE_BACKEND ?? 'auto');
   const name = parseBackendName(value, fromFlag ? '--backend' : 'SDE_BACKEND');

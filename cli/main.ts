@@ -4,9 +4,12 @@ import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../src/errors.js';
 import { compareCommand } from './commands/compare.js';
 import { demoCommand } from './commands/demo.js';
+import { nllCommand } from './commands/nll.js';
+import { reportCommand } from './commands/report.js';
 import { sampleCommand } from './commands/sample.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { trainCommand } from './commands/train.js';
+import { checkFlagUse, joinNegativeNumbers } from './validate.js';
 
 /** Prints one line on stderr and exits: 2 for bad input, 1 for an internal error (stack with SDE_DEBUG=1). */
 function die(error: unknown): never {
@@ -18,14 +21,20 @@ function die(error: unknown): never {
 }
 
 async function main(): Promise<void> {
-  await yargs(hideBin(process.argv))
+  const args = joinNegativeNumbers(hideBin(process.argv));
+  const parser = yargs(args);
+  await parser
     .scriptName('sde')
     .usage('$0 <command> [options]\n\nContinuous-time score-based diffusion models: SDEs, DDPM, score matching and samplers.')
     .command(scheduleCommand)
     .command(trainCommand)
     .command(sampleCommand)
     .command(compareCommand)
+    .command(nllCommand)
+    .command(reportCommand)
     .command(demoCommand)
+    // getOptions() (the switches of the command being run) exists at run time but not in @types/yargs.
+    .middleware((argv) => checkFlagUse(argv, args, (parser as unknown as { getOptions(): { boolean: string[] } }).getOptions().boolean))
     .demandCommand(1, 'a command is required; see sde --help')
     .parserConfiguration({ 'camel-case-expansion': false, 'boolean-negation': false })
     .strict()

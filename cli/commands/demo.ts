@@ -16,7 +16,7 @@ import { integrate } from '../../src/solvers/integrate.js';
 import type { ScoreFn, SDE } from '../../src/sde/types.js';
 import { backendFromArgs, emit, withCommonOptions } from '../common.js';
 import { formatTable } from '../format.js';
-import { integerAtLeast } from '../validate.js';
+import { checkSampleCount, integerAtLeast } from '../validate.js';
 
 const DEMO_SOLVERS: SolverName[] = ['euler-maruyama', 'ddpm', 'ode-rk45', 'dpm-solver'];
 const DEMO_STEPS = [10, 20, 50, 200];
@@ -59,6 +59,7 @@ export const demoCommand: CommandModule = {
     const out = String(argv.out);
     const iters = integerAtLeast('iters', argv.iters, 1);
     const n = integerAtLeast('n', argv.n, 2);
+    checkSampleCount('n', n, [2]);
     if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new UsageError(`--out: '${out}' exists and is not a directory`);
     const backend = await backendFromArgs(argv);
     fs.mkdirSync(out, { recursive: true });

@@ -4,7 +4,7 @@ import { makeSDE } from '../../src/sde/registry.js';
 import type { SDE } from '../../src/sde/types.js';
 import { backendFromArgs, emit, sdeConfigFromArgs, withCommonOptions, withSdeOptions } from '../common.js';
 import { formatTable } from '../format.js';
-import { integerAtLeast, oneOf } from '../validate.js';
+import { integerInRange, oneOf } from '../validate.js';
 
 /** mean(t), std(t), g(t) and log-SNR on `points` uniform times in [0, T]. */
 function continuousRows(sde: SDE, points: number) {
@@ -39,8 +39,8 @@ export const scheduleCommand: CommandModule = {
       .example('$0 schedule --discrete 1000 --map score-sde', "Ho et al.'s betas 1e-4 .. 0.02"),
   handler: async (argv) => {
     const config = sdeConfigFromArgs(argv);
-    const points = integerAtLeast('points', argv.points, 2);
-    const steps = argv.discrete === undefined ? undefined : integerAtLeast('discrete', argv.discrete, 2);
+    const points = integerInRange('points', argv.points, 2, 1_000_000);
+    const steps = argv.discrete === undefined ? undefined : integerInRange('discrete', argv.discrete, 2, 1_000_000);
     const map = oneOf('map', argv.map, DISCRETIZATION_MAPS);
     const sde = makeSDE(config);
     await backendFromArgs(argv);

@@ -1,15 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { loadDataset, standardize, TOY_DATASETS, isToyName } from '../../src/data/index.js';
+import { loadDataset, normalize, sampleSize, standardize, TOY_DATASETS, isToyName } from '../../src/data/index.js';
 import { UsageError } from '../../src/errors.js';
-import { isCheckpoint } from '../../src/models/checkpoint.js';
+import { isCheckpoint, readCheckpointConfig } from '../../src/models/checkpoint.js';
 import { parseParameterization } from '../../src/models/score-model.js';
+import { makeSDE } from '../../src/sde/registry.js';
 import { createProgressReporter } from '../../src/train/progress.js';
 import { OBJECTIVES, WEIGHTINGS } from '../../src/train/losses.js';
 import { train } from '../../src/train/loop.js';
 import { backendFromArgs, emit, sdeConfigFromArgs, withCommonOptions, withSdeOptions } from '../common.js';
-import { finiteNumber, integerAtLeast, oneOf, positiveNumber } from '../validate.js';
+import { finiteNumber, integerAtLeast, integerInRange, oneOf, positiveNumber } from '../validate.js';
 
 export const trainCommand: CommandModule = {
   command: 'train',
@@ -49,7 +50,7 @@ export const trainCommand: CommandModule = {
     const settings = {
       objective,
       weighting,
-      timesteps: integerAtLeast('timesteps', argv.timesteps, 2),
+      timesteps: integerInRange('timesteps', argv.timesteps, 2, 1_000_000),
       iters: opt('iters', (f, v) => integerAtLeast(f, v, 1)),
       batch: opt('batch', (f, v) => integerAtLeast(f, v, 1)),
       lr: opt('lr', positiveNumber),
@@ -59,24 +60,36 @@ export const trainCommand: CommandModule = {
       seed: integerAtLeast('seed', argv.seed, 0),
     };
     const sdeConfig = sdeConfigFromArgs(argv);
-    const nData = opt('n-data', (f, v) => integerAtLeast(f, v, 1));
+    makeSDE(sdeConfig); // checks the SDE flags' ranges before any data is read
+    const nData = opt('n-data', (f, v) => integerInRange(f, v, 1, 10_000_000));
     const checkpointEvery = integerAtLeast('checkpoint-every', argv['checkpoint-every'], 1);
     const out = String(argv.out);
     const resume = Boolean(argv.resume);
     if (resume && !isCheckpoint(out)) throw new UsageError(`--resume: '${out}' holds no checkpoint to continue`);
+    // On resume the data must match the checkpoint's and is mapped with its stored normalization.
+    const trained = resume ? readCheckpointConfig(out).data : undefined;
     if (!resume && fs.existsSync(out) && (!fs.statSync(out).isDirectory() || fs.readdirSync(out).length > 0)) {
       throw new UsageError(`--out: '${out}' exists and is not empty; pass --resume to continue it or choose another directory`);
     }
     if (!fs.existsSync(path.dirname(path.resolve(out)))) throw new UsageError(`--out: parent directory of '${out}' does not exist`);
-    if (!isToyName(spec) && spec !== 'mnist' && !fs.existsSync(spec)) throw new UsageError(`--data: '${spec}' is neither a built-in data set (${TOY_DATASETS.join(', ')}, mnist) nor an existing CSV file`);
+    const csv = !isToyName(spec) && spec !== 'mnist';
+    if (csv && !fs.existsSync(spec)) throw new UsageError(`--data: '${spec}' is neither a built-in data set (${TOY_DATASETS.join(', ')}, mnist) nor an existing CSV file`);
+    if (csv && nData !== undefined) throw new UsageError(`--n-data: only for the built-in data sets and mnist, not for the CSV file '${spec}'`);
     const loaded = loadDataset(spec, { n: nData, seed: settings.seed });
+    const d = sampleSize(loaded.shape);
+    if (trained && sampleSize(trained.shape) !== d) {
+      throw new UsageError(`--data ${spec}: samples have ${d} values, the checkpoint in '${out}' was trained on ${sampleSize(trained.shape)}`);
+    }
     // CSV files come raw; built-in sets are standardized already, MNIST is in [-1, 1].
-    const data = isToyName(spec) || spec === 'mnist' ? loaded : standardize(loaded);
+    const data = !csv ? loaded : trained ? { ...loaded, x: normalize(loaded.x, trained.normalization, d), normalization: trained.normalization } : standardize(loaded);
     if (settings.batch !== undefined && settings.batch > data.n) throw new UsageError(`--batch: ${settings.batch} is larger than the data (${data.n} samples)`);
     const backend = await backendFromArgs(argv);
 
     const controller = new AbortController();
-    const stop = () => controller.abort();
+    const stop = (signal: NodeJS.Signals) => {
+      process.stderr.write(`${signal}: stopping after this step and saving a checkpoint (send it again to quit at once)\n`);
+      controller.abort();
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     const started = performance.now();

@@ -6,22 +6,26 @@ import { makeSDE } from '../sde/registry.js';
 import type { ScoreFn, SDE, SDEConfig } from '../sde/types.js';
 import { createNetwork, type Network } from './network.js';
 import { checkParams, disposeParams, type Params } from './params.js';
-import { ScoreModel, type EpsFn, type ModelConfig } from './score-model.js';
-import { readWeights, syncDir, writeFileAtomic, writeWeights } from './weights-io.js';
+import { parseParameterization, ScoreModel, type EpsFn, type ModelConfig } from './score-model.js';
+import { removeStaleTemps, syncDir, writeFileAtomic } from '../io/atomic.js';
+import { checkWeightsEntry, readWeights, writeWeights, type WeightsEntry } from './weights-io.js';
 
 /*
  * A checkpoint is a directory:
- *   config.json              CheckpointConfig: SDE, network, parameterization, data, step (written last)
- *   model.json + model-STEP.bin          the parameters
- *   ema.json + ema-STEP.bin              their exponential moving average (used for sampling)
- *   optimizer.json + optimizer-STEP.bin  optimizer state (e.g. Adam's m/NAME and v/NAME), meta: hyperparameters
- *   log.jsonl                            training losses (appended by train)
- * Each file is written atomically; config.json is replaced last, and every manifest records its
- * step, so an interrupted save is detected on load rather than read as a mix of two steps.
+ *   config.json                 CheckpointConfig: SDE, network, parameterization, data, step, and
+ *                               `weights`: for each file below its name, size, sha256 and tensors
+ *   model-STEP-HASH.bin         the parameters
+ *   ema-STEP-HASH.bin           their exponential moving average (used for sampling)
+ *   optimizer-STEP-HASH.bin     optimizer state (e.g. Adam's m/NAME and v/NAME); its entry's meta
+ *                               holds the hyperparameters and step
+ *   log.jsonl                   training losses (appended by train)
+ * A save writes the new binary files (atomically, under new names), then replaces config.json
+ * atomically (the commit), then deletes the files the old config.json referred to. A save killed
+ * at any point leaves the previous checkpoint whole; a damaged file fails its checksum on load.
  */
 
 export const CHECKPOINT_FORMAT = 'sde-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
 
 /** How model coordinates map back to the data's: raw = mean + std * x (1 or D values each). */
 export interface DataInfo {
@@ -41,6 +45,8 @@ export interface CheckpointConfig {
   data: DataInfo;
   /** Training settings (objective, eps, optimizer, seed, ...), owned by train; opaque here. */
   training?: Record<string, unknown>;
+  /** The weights files (set by saveCheckpoint, ignored when given to it). */
+  weights?: Partial<Record<WeightsName, WeightsEntry>>;
 }
 
 export interface OptimizerState {
@@ -70,32 +76,24 @@ export interface LoadedCheckpoint extends CheckpointData {
   dispose(): void;
 }
 
-const WEIGHT_FILES = ['model', 'ema', 'optimizer'] as const;
+type WeightsName = 'model' | 'ema' | 'optimizer';
 
 /** Writes a checkpoint to dir (created if needed); see the layout above. Reads tensor values synchronously. */
 export function saveCheckpoint(dir: string, data: CheckpointData): void {
   const step = data.config.step;
   if (!(Number.isInteger(step) && step >= 0)) throw new Error(`saveCheckpoint: step must be a non-negative integer, got ${step}`);
   fs.mkdirSync(dir, { recursive: true });
-  writeWeights(dir, 'model', data.params, step);
-  const present = new Set<string>(['model']);
-  if (data.ema) {
-    writeWeights(dir, 'ema', data.ema, step);
-    present.add('ema');
-  }
-  if (data.optimizer) {
-    writeWeights(dir, 'optimizer', data.optimizer.tensors, step, data.optimizer.meta);
-    present.add('optimizer');
-  }
-  const config = { ...data.config, format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, files: [...present] };
+  const weights: Partial<Record<WeightsName, WeightsEntry>> = { model: writeWeights(dir, 'model', data.params, step) };
+  if (data.ema) weights.ema = writeWeights(dir, 'ema', data.ema, step);
+  if (data.optimizer) weights.optimizer = writeWeights(dir, 'optimizer', data.optimizer.tensors, step, data.optimizer.meta);
+  const config = { ...data.config, format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, weights };
   writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-  // The commit is done; drop binaries of other steps and manifests this save did not write.
+  // Committed: drop weights files the new config.json does not refer to and temporary files of killed saves.
+  const keep = new Set(Object.values(weights).map((w) => w.file));
   for (const f of fs.readdirSync(dir)) {
-    const m = /^(model|ema|optimizer)-(\d+)\.bin$/.exec(f);
-    if (m && (Number(m[2]) !== step || !present.has(m[1]))) fs.rmSync(path.join(dir, f), { force: true });
-    const j = /^(ema|optimizer)\.json$/.exec(f);
-    if (j && !present.has(j[1])) fs.rmSync(path.join(dir, f), { force: true });
+    if (/^(model|ema|optimizer)-\d+(-[0-9a-f]+)?\.bin$/.test(f) && !keep.has(f)) fs.rmSync(path.join(dir, f), { force: true });
   }
+  removeStaleTemps(dir);
   syncDir(dir);
 }
 
@@ -104,26 +102,38 @@ export function isCheckpoint(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'config.json'));
 }
 
-function readConfig(dir: string): CheckpointConfig & { files?: string[] } {
+type StoredConfig = CheckpointConfig & Required<Pick<CheckpointConfig, 'weights'>>;
+
+function readConfig(dir: string): StoredConfig {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(dir)) throw new UsageError(`${dir}: no such checkpoint directory`);
   if (!fs.statSync(dir).isDirectory()) throw new UsageError(`${dir}: a checkpoint is a directory, this is a file`);
   if (!fs.existsSync(file)) throw new UsageError(`${dir}: not a checkpoint (no config.json)`);
-  let config: CheckpointConfig & { files?: string[] };
+  let config: StoredConfig;
   try {
     config = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new UsageError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new UsageError(`${file}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
   }
   if (config?.format !== CHECKPOINT_FORMAT) throw new UsageError(`${file}: not an sde checkpoint (format '${String(config?.format)}')`);
-  if (config.version !== CHECKPOINT_VERSION) throw new UsageError(`${file}: checkpoint version ${String(config.version)} is not supported (expected ${CHECKPOINT_VERSION})`);
+  if (config.version !== CHECKPOINT_VERSION) throw new UsageError(`${file}: checkpoint version ${String(config.version)} is not supported (expected ${CHECKPOINT_VERSION}; retrain with this version of sde)`);
   if (!(Number.isInteger(config.step) && config.step >= 0)) throw new UsageError(`${file}: bad step ${String(config.step)}`);
   if (!config.sde || !config.model?.network || !config.data) throw new UsageError(`${file}: missing sde, model or data section`);
+  const data = config.data as Partial<DataInfo>;
+  const shapeOk = Array.isArray(data.shape) && data.shape.length > 0 && data.shape.every((d) => Number.isInteger(d) && d > 0);
+  const norm = data.normalization;
+  const d = shapeOk ? data.shape!.reduce((a, b) => a * b, 1) : 0;
+  const fits = (v: unknown, positive: boolean) =>
+    Array.isArray(v) && (v.length === 1 || v.length === d) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
+  const normOk = fits(norm?.mean, false) && fits(norm?.std, true);
+  if (!shapeOk || !normOk) throw new UsageError(`${file}: bad data section: expected a shape of positive integers and a normalization of 1 or ${d || 'D'} finite means and positive stds`);
+  if (typeof config.weights !== 'object' || config.weights === null || !config.weights.model) throw new UsageError(`${file}: no weights listed`);
+  for (const [name, entry] of Object.entries(config.weights)) checkWeightsEntry(entry, `${file}: weights.${name}`);
   return config;
 }
 
 /** Only the checkpoint's config.json (no tensors). */
-export function readCheckpointConfig(dir: string): CheckpointConfig {
+export function readCheckpointConfig(dir: string): StoredConfig {
   return readConfig(dir);
 }
 
@@ -139,36 +149,34 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   try {
     sde = makeSDE(config.sde);
     network = createNetwork(config.model.network);
+    parseParameterization(String(config.model.parameterization), 'model.parameterization');
+    if (config.model.inputScaling !== 'none' && config.model.inputScaling !== 'marginal') throw new Error(`model.inputScaling: expected none or marginal, got ${JSON.stringify(config.model.inputScaling)}`);
+    const takes = network.config.arch === 'mlp' ? [network.config.dim] : network.config.shape;
+    if (String(takes) !== String(config.data.shape)) throw new Error(`the network takes samples of shape [${takes}], the data section says [${config.data.shape}]`);
   } catch (e) {
     throw new UsageError(`${configFile}: ${(e as Error).message}`);
   }
-  const files = config.files ?? ['model', 'ema', 'optimizer'].filter((f) => fs.existsSync(path.join(dir, `${f}.json`)));
-  const loaded: Partial<Record<(typeof WEIGHT_FILES)[number], ReturnType<typeof readWeights>>> = {};
+  const loaded: Partial<Record<WeightsName, Params>> = {};
   try {
-    for (const f of WEIGHT_FILES) {
-      if (!files.includes(f)) continue;
-      const w = readWeights(dir, f);
-      loaded[f] = w;
-      if (w.step !== config.step) {
-        throw new UsageError(`${path.join(dir, `${f}.json`)}: step ${w.step} does not match config.json's step ${config.step} (an interrupted save?)`);
-      }
+    for (const f of ['model', 'ema', 'optimizer'] as const) {
+      const entry = config.weights[f];
+      if (entry) loaded[f] = readWeights(dir, entry);
     }
-    if (!loaded.model) throw new UsageError(`${dir}: checkpoint has no model weights`);
     for (const f of ['model', 'ema'] as const) {
       if (!loaded[f]) continue;
       try {
-        checkParams(network.specs, loaded[f]!.tensors, `${path.join(dir, `${f}.json`)}`);
+        checkParams(network.specs, loaded[f]!, `${path.join(dir, config.weights[f]!.file)}`);
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
     }
   } catch (e) {
-    for (const w of Object.values(loaded)) disposeParams(w?.tensors);
+    for (const w of Object.values(loaded)) disposeParams(w);
     throw e;
   }
-  const params = loaded.model!.tensors;
-  const ema = loaded.ema?.tensors;
-  const optimizer = loaded.optimizer ? { meta: loaded.optimizer.meta ?? {}, tensors: loaded.optimizer.tensors } : undefined;
+  const params = loaded.model!;
+  const ema = loaded.ema;
+  const optimizer = loaded.optimizer ? { meta: config.weights.optimizer!.meta ?? {}, tensors: loaded.optimizer } : undefined;
   const model = new ScoreModel(sde, config.model, ema ?? params, network);
   return {
     config,

@@ -1,14 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import type { Params } from './params.js';
 
 /*
- * TensorFlow.js-style weight files written with node's fs (there is no tfjs-node here):
- * NAME.json holds a weightsManifest [{paths: ['NAME-STEP.bin'], weights: [{name, shape, dtype}]}]
- * and the binary file the float32 values, little-endian, one tensor after another in manifest
- * order. Every write is atomic: a temporary file, fsync, rename, fsync of the directory.
+ * Weights are stored as one binary file per group of tensors (the parameters, their EMA, the
+ * optimizer state): float32 values, little-endian, one tensor after another. The file is
+ * described by a WeightsEntry (its name, size, sha256 and the tensors' names and shapes) that
+ * lives in the checkpoint's config.json, so a damaged or truncated file is caught on load.
+ * The file name holds the step and a prefix of the checksum: a new save never overwrites a
+ * file the current config.json refers to.
  */
 
 export interface WeightSpec {
@@ -17,67 +21,32 @@ export interface WeightSpec {
   dtype: 'float32';
 }
 
-export interface WeightsFile {
-  format: 'sde-weights';
-  version: 1;
-  step: number;
-  weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
-  /** Free-form metadata (e.g. the optimizer's hyperparameters). */
+/** A binary weights file as config.json describes it. */
+export interface WeightsEntry {
+  /** File name inside the checkpoint directory. */
+  file: string;
+  bytes: number;
+  /** sha256 of the file, hex. */
+  sha256: string;
+  weights: WeightSpec[];
+  /** Free-form metadata (e.g. the optimizer's hyperparameters and step). */
   meta?: Record<string, unknown>;
 }
 
-let tmpCounter = 0;
-
-/** Writes data to file atomically: temp name in the same directory, fsync, rename, fsync dir. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${tmpCounter++}`);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    if (typeof data === 'string') fs.writeSync(fd, data);
-    else {
-      let off = 0;
-      while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
-    }
-    fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
-  syncDir(path.dirname(file));
-}
-
-/** fsync a directory so a rename in it is durable (not supported everywhere: best effort). */
-export function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Some platforms cannot fsync a directory.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
-/** The binary file name of weights NAME at a step. */
-export function weightsBinName(name: string, step: number): string {
-  return `${name}-${String(step).padStart(8, '0')}.bin`;
+/** sha256 of bytes, hex. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**
- * Writes tensors as DIR/NAME.json + DIR/NAME-STEP.bin (binary first, so the json never points at
- * a missing file). Reads the tensors' values (dataSync).
+ * Writes tensors as DIR/NAME-STEP-HASH.bin (atomically: temp file, fsync, rename) and returns
+ * the entry that describes it. Reads the tensors' values (dataSync).
  */
-export function writeWeights(dir: string, name: string, tensors: Params, step: number, meta?: Record<string, unknown>): void {
-  const names = Object.keys(tensors);
+export function writeWeights(dir: string, name: string, tensors: Params, step: number, meta?: Record<string, unknown>): WeightsEntry {
   const specs: WeightSpec[] = [];
   const chunks: Float32Array[] = [];
   let total = 0;
-  for (const n of names) {
-    const t = tensors[n];
+  for (const [n, t] of Object.entries(tensors)) {
     if (t.dtype !== 'float32') throw new Error(`writeWeights: '${n}' has dtype ${t.dtype}, only float32 is supported`);
     const values = t.dataSync() as Float32Array;
     specs.push({ name: n, shape: [...t.shape], dtype: 'float32' });
@@ -90,54 +59,52 @@ export function writeWeights(dir: string, name: string, tensors: Params, step: n
     bytes.set(new Uint8Array(c.buffer, c.byteOffset, c.byteLength), off);
     off += c.byteLength;
   }
-  const bin = weightsBinName(name, step);
-  writeFileAtomic(path.join(dir, bin), bytes);
-  const manifest: WeightsFile = { format: 'sde-weights', version: 1, step, weightsManifest: [{ paths: [bin], weights: specs }], ...(meta ? { meta } : {}) };
-  writeFileAtomic(path.join(dir, `${name}.json`), JSON.stringify(manifest, null, 1) + '\n');
+  const sha256 = sha256Hex(bytes);
+  const file = `${name}-${String(step).padStart(8, '0')}-${sha256.slice(0, 8)}.bin`;
+  writeFileAtomic(path.join(dir, file), bytes);
+  return { file, bytes: total, sha256, weights: specs, ...(meta ? { meta } : {}) };
 }
 
-function fail(file: string, why: string): never {
-  throw new UsageError(`${file}: ${why}`);
-}
-
-/** Reads DIR/NAME.json and its binary file into new tensors. */
-export function readWeights(dir: string, name: string): { step: number; tensors: Params; meta?: Record<string, unknown> } {
-  const jsonPath = path.join(dir, `${name}.json`);
-  let manifest: WeightsFile;
-  try {
-    manifest = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as WeightsFile;
-  } catch (e) {
-    fail(jsonPath, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `not valid JSON (${(e as Error).message})`);
+/** Checks the shape of an entry read from JSON; `where` names it in messages. */
+export function checkWeightsEntry(value: unknown, where: string): WeightsEntry {
+  const fail = (why: string): never => {
+    throw new UsageError(`${where}: ${why}`);
+  };
+  const e = value as Partial<WeightsEntry> | null;
+  if (typeof e !== 'object' || e === null) fail('expected an object describing a weights file');
+  if (typeof e!.file !== 'string' || !/^[\w.-]+\.bin$/.test(e!.file) || e!.file.startsWith('.')) fail(`bad weights file name ${JSON.stringify(e!.file)}`);
+  if (typeof e!.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e!.sha256)) fail('missing or malformed sha256');
+  if (!Array.isArray(e!.weights)) fail('missing the list of weights');
+  let size = 0;
+  for (const w of e!.weights!) {
+    const ok = typeof w?.name === 'string' && w.dtype === 'float32' && Array.isArray(w.shape) && w.shape.every((d) => Number.isInteger(d) && d >= 0);
+    if (!ok) fail(`bad weight description ${JSON.stringify(w)}`);
+    size += 4 * w.shape.reduce((a, b) => a * b, 1);
   }
-  if (manifest?.format !== 'sde-weights' || !Array.isArray(manifest.weightsManifest)) fail(jsonPath, 'not an sde weights manifest');
+  if (e!.bytes !== size) fail(`the weights need ${size} bytes, the entry says ${String(e!.bytes)}`);
+  return e as WeightsEntry;
+}
+
+/** Reads the file an entry describes into new tensors, after checking its size and sha256. */
+export function readWeights(dir: string, entry: WeightsEntry): Params {
+  const file = path.join(dir, entry.file);
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`${file}: ${code === 'ENOENT' ? 'missing (the checkpoint is incomplete)' : `unreadable (${code ?? (e as Error).message})`}`);
+  }
+  if (data.length !== entry.bytes) throw new UsageError(`${file}: truncated or damaged: ${data.length} bytes, expected ${entry.bytes}`);
+  if (sha256Hex(data) !== entry.sha256) throw new UsageError(`${file}: damaged: its sha256 does not match the one in config.json`);
   const tensors: Params = {};
-  try {
-    for (const group of manifest.weightsManifest) {
-      const buffers = group.paths.map((p) => {
-        if (p.includes('/') || p.includes('\\')) fail(jsonPath, `weights path '${p}' must be a file name in the checkpoint directory`);
-        try {
-          return fs.readFileSync(path.join(dir, p));
-        } catch {
-          return fail(path.join(dir, p), 'missing or unreadable weights file');
-        }
-      });
-      const data = Buffer.concat(buffers);
-      let off = 0;
-      for (const spec of group.weights) {
-        if (spec.dtype !== 'float32') fail(jsonPath, `weight '${spec.name}' has dtype ${spec.dtype}, expected float32`);
-        const size = spec.shape.reduce((a, b) => a * b, 1);
-        const bytes = size * 4;
-        if (off + bytes > data.length) fail(jsonPath, `weights file is too short for '${spec.name}'`);
-        const values = new Float32Array(size);
-        new Uint8Array(values.buffer).set(data.subarray(off, off + bytes));
-        tensors[spec.name] = tf.tensor(values, spec.shape, 'float32');
-        off += bytes;
-      }
-      if (off !== data.length) fail(jsonPath, `weights file has ${data.length - off} bytes more than the manifest describes`);
-    }
-  } catch (e) {
-    for (const t of Object.values(tensors)) t.dispose();
-    throw e;
+  let off = 0;
+  for (const spec of entry.weights) {
+    const size = spec.shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(size);
+    new Uint8Array(values.buffer).set(data.subarray(off, off + 4 * size));
+    tensors[spec.name] = tf.tensor(values, spec.shape, 'float32');
+    off += 4 * size;
   }
-  return { step: manifest.step, tensors, ...(manifest.meta ? { meta: manifest.meta } : {}) };
+  return tensors;
 }

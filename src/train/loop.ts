@@ -4,18 +4,18 @@ import path from 'node:path';
 import { sampleSize, type Dataset } from '../data/dataset.js';
 import { mixSeed, Rng } from '../data/random.js';
 import { UsageError } from '../errors.js';
-import { isCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointConfig, type LoadedCheckpoint } from '../models/checkpoint.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, isCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointConfig, type LoadedCheckpoint } from '../models/checkpoint.js';
 import { defaultModelConfig } from '../models/factory.js';
-import { writeFileAtomic } from '../models/weights-io.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { createNetwork, type Network } from '../models/network.js';
 import { disposeParams, initParams, toVariables, type Params } from '../models/params.js';
 import { ScoreModel, type ModelConfig, type Parameterization } from '../models/score-model.js';
-import { discretize, type DiscreteChain, type DiscretizationMap } from '../sde/discrete.js';
+import { discretize, DISCRETIZATION_MAPS, type DiscreteChain, type DiscretizationMap } from '../sde/discrete.js';
 import { DEFAULT_SDE_CONFIG, makeSDE } from '../sde/registry.js';
 import type { SDE, SDEConfig } from '../sde/types.js';
 import { Adam } from './adam.js';
 import { EMA } from './ema.js';
-import { ddpmLoss, DEFAULT_TRAIN_EPS, dsmLoss, type Objective, type Weighting } from './losses.js';
+import { ddpmLoss, DEFAULT_TRAIN_EPS, dsmLoss, OBJECTIVES, WEIGHTINGS, type Objective, type Weighting } from './losses.js';
 import { createProgressReporter, type ProgressInfo, type ProgressReporter } from './progress.js';
 
 /** Everything that defines a run besides the data; stored in the checkpoint's `training`. */
@@ -121,16 +121,37 @@ function positiveInt(name: string, v: number): void {
   if (!(Number.isInteger(v) && v >= 1)) throw new UsageError(`--${name}: expected a positive integer, got ${v}`);
 }
 
-function checkSettings(s: TrainSettings): void {
+function checkSettings(s: TrainSettings, n: number): void {
+  const oneOf = (flag: string, v: unknown, allowed: readonly string[]) => {
+    if (!allowed.includes(v as string)) throw new UsageError(`--${flag}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  };
+  oneOf('objective', s.objective, OBJECTIVES);
+  oneOf('weighting', s.weighting, WEIGHTINGS);
+  oneOf('map', s.discretization, DISCRETIZATION_MAPS);
   positiveInt('iters', s.iters);
   positiveInt('batch', s.batch);
+  if (s.batch > n) throw new UsageError(`--batch: ${s.batch} is larger than the data (${n} samples); pass a smaller --batch`);
   if (!(s.lr > 0 && Number.isFinite(s.lr))) throw new UsageError(`--lr: expected a positive number, got ${s.lr}`);
   if (!(s.ema >= 0 && s.ema < 1)) throw new UsageError(`--ema: expected a decay in [0, 1), got ${s.ema}`);
   if (!(Number.isInteger(s.warmup) && s.warmup >= 0)) throw new UsageError(`--warmup: expected a non-negative integer, got ${s.warmup}`);
   if (!(s.gradClip >= 0)) throw new UsageError(`--grad-clip: expected a non-negative number, got ${s.gradClip}`);
   if (!(s.eps > 0 && s.eps < 1)) throw new UsageError(`--eps: expected a number in (0, 1), got ${s.eps}`);
   if (!Number.isFinite(s.seed)) throw new UsageError(`--seed: expected a number, got ${s.seed}`);
+  if (!(s.beta1 >= 0 && s.beta1 < 1 && s.beta2 >= 0 && s.beta2 < 1)) throw new UsageError(`adam: betas must lie in [0, 1), got ${s.beta1} and ${s.beta2}`);
+  if (!(s.adamEpsilon > 0 && Number.isFinite(s.adamEpsilon))) throw new UsageError(`adam: epsilon must be a positive number, got ${s.adamEpsilon}`);
   if (s.objective === 'ddpm') positiveInt('timesteps', s.timesteps);
+}
+
+/** A resumed checkpoint's optimizer state matches its step and network: m/NAME and v/NAME for every trainable parameter. */
+function checkResumedState(resumed: LoadedCheckpoint, network: Network): void {
+  const { meta, tensors } = resumed.optimizer!;
+  if (meta.step !== resumed.step) throw new UsageError(`--resume: the optimizer state is at step ${String(meta.step)}, the checkpoint at step ${resumed.step}`);
+  for (const spec of network.specs.filter((s) => s.trainable)) {
+    for (const key of [`m/${spec.name}`, `v/${spec.name}`]) {
+      const t = tensors[key];
+      if (!t || String(t.shape) !== String(spec.shape)) throw new UsageError(`--resume: the optimizer state has no ${key} of shape [${spec.shape}]`);
+    }
+  }
 }
 
 function pick<T extends object>(o: T): Partial<T> {
@@ -189,7 +210,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let chain: DiscreteChain | undefined;
   let network: Network;
   try {
-    checkSettings(settings);
+    checkSettings(settings, data.n);
     sde = makeSDE(sdeConfig);
     if (settings.objective === 'ddpm') chain = discretize(sde, settings.timesteps, settings.discretization);
     if (settings.eps >= sde.T) throw new UsageError(`--eps: ${settings.eps} must be below the SDE's end time ${sde.T}`);
@@ -198,9 +219,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     } catch (e) {
       throw new UsageError(`model: ${(e as Error).message}`);
     }
+    if (resumed) checkResumedState(resumed, network);
   } catch (e) {
     resumed?.dispose();
-    throw e;
+    // On resume the settings come from the checkpoint: a bad one is the checkpoint's fault, not a bug.
+    throw resumed ? new UsageError(`--resume: ${path.join(outDir!, 'config.json')}: ${(e as Error).message}`) : e;
   }
   const trainable = new Set(network.specs.filter((s) => s.trainable).map((s) => s.name));
 
@@ -226,16 +249,32 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const rawModel = new ScoreModel(sde, modelConfig, vars, network);
   const model = new ScoreModel(sde, modelConfig, emaParams, network);
   const config = (): CheckpointConfig => ({
-    format: 'sde-checkpoint',
-    version: 1,
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
     step,
     sde: sdeConfig,
     model: modelConfig,
     data: { source: data.name, shape: [...data.shape], normalization: { mean: [...data.normalization.mean], std: [...data.normalization.std] } },
     training: { ...settings },
   });
+  // Step of the checkpoint in outDir (none yet: -1). Only finite weights are saved, so a run that
+  // diverges keeps its last good checkpoint.
+  let savedStep = resumed ? step : -1;
+  const diverged = (what: string) =>
+    new UsageError(
+      `training diverged: ${what} at step ${step}; ` +
+        (savedStep >= 0 ? `the last good checkpoint (step ${savedStep}) is kept in ${outDir}; ` : outDir ? 'no checkpoint was written; ' : '') +
+        'try a smaller --lr or --grad-clip',
+    );
+  const nonFinite = (loss: number, norm: number) => (Number.isFinite(loss) ? `the gradient norm is ${norm}` : `the loss is ${loss}`);
   const save = () => {
-    if (outDir) saveCheckpoint(outDir, { config: config(), params: vars, ema: emaParams, optimizer: adam.state() });
+    if (!outDir || savedStep === step) return;
+    const [loss, norm] = [lossSum.dataSync()[0], normSum.dataSync()[0]];
+    if (!Number.isFinite(loss) || !Number.isFinite(norm)) throw diverged(nonFinite(loss, norm));
+    const total = tf.tidy(() => tf.addN(Object.values(vars).map((v) => tf.sum(v))).dataSync()[0]);
+    if (!Number.isFinite(total)) throw diverged('the weights are not finite');
+    saveCheckpoint(outDir, { config: config(), params: vars, ema: emaParams, optimizer: adam.state() });
+    savedStep = step;
   };
 
   const dataT = tf.keep(tf.tensor(data.x, [data.n, ...data.shape], 'float32'));
@@ -245,6 +284,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const trainList = Object.values(trainVars);
 
   const logPath = outDir ? path.join(outDir, 'log.jsonl') : undefined;
+  const dirExisted = outDir !== undefined && fs.existsSync(outDir);
   if (outDir) {
     fs.mkdirSync(outDir, { recursive: true });
     // A fresh log; on resume, drop lines logged after the checkpoint (they will be redone).
@@ -319,13 +359,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     lastLogTime = now;
     log.push(entry);
     if (logPath) fs.appendFileSync(logPath, JSON.stringify(entry) + '\n');
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) throw diverged(nonFinite(loss, gradNorm));
     options.onLog?.(entry);
     const done = step - startStep;
     const rate = (done * 1000) / (now - t0);
     progress?.update(progressInfo(entry, rate));
-    if (!Number.isFinite(loss)) {
-      throw new UsageError(`training diverged: the loss is ${loss} at step ${step}; try a smaller --lr`);
-    }
   };
   const progressInfo = (e: LogEntry, rate: number): ProgressInfo => ({
     step: e.step,
@@ -342,8 +380,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       runStep();
       if (step % logEvery === 0 || step === settings.iters) writeLog();
       if (step % checkpointEvery === 0 && step < settings.iters) save();
-      // Yield now and then, so signal handlers (Ctrl-C -> abort) can run.
-      if (step % logEvery === 0) await new Promise<void>((r) => setImmediate(r));
+      // Yield after every step, so signal handlers (Ctrl-C -> abort) run promptly.
+      await new Promise<void>((r) => setImmediate(r));
       if (options.signal?.aborted) {
         stopped = step < settings.iters;
         break;
@@ -356,6 +394,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     disposeParams(vars);
     adam.dispose();
     ema.dispose();
+    // A fresh run that fails before its first checkpoint leaves nothing behind.
+    if (outDir && !resumed && savedStep < 0) fs.rmSync(dirExisted ? logPath! : outDir, { recursive: true, force: true });
     throw e;
   } finally {
     tf.dispose([dataT, lossSum, normSum]);

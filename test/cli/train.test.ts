@@ -29,8 +29,9 @@ describe('sde train', () => {
     const summary = JSON.parse(first.stdout);
     expect(summary).toMatchObject({ out: 'run', step: 60, stopped: false });
     expect(Number.isFinite(summary.loss)).toBe(true);
-    for (const f of ['config.json', 'model.json', 'ema.json', 'optimizer.json', 'log.jsonl']) expect(fs.existsSync(path.join(dir, 'run', f))).toBe(true);
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'run', 'config.json'), 'utf8'));
+    for (const w of ['model', 'ema', 'optimizer']) expect(fs.existsSync(path.join(dir, 'run', config.weights[w].file))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'run', 'log.jsonl'))).toBe(true);
     expect(config.data.normalization.mean[0]).toBeCloseTo(3, 0);
 
     const resumed = runCli(['train', '--data', 'points.csv', '--iters', '80', '--out', 'run', '--resume', '--json'], { cwd: dir });
@@ -61,7 +62,9 @@ describe('sde train', () => {
     [['--data', 'points.csv', '--out', 'fresh', '--resume'], /--resume/],
   ])('bad input %j: one line, exit 2, nothing written', (args, pattern) => {
     const before = fs.readdirSync(dir).sort();
-    const r = runCli(['train', '--iters', '5', '--out', 'never', ...args], { cwd: dir });
+    // Defaults for the flags a case leaves out (a flag given twice is an error of its own).
+    const defaults = [['--iters', '5'], ['--out', 'never']].filter(([flag]) => !args.includes(flag)).flat();
+    const r = runCli(['train', ...defaults, ...args], { cwd: dir });
     expect(r.code).toBe(2);
     const lines = errorLines(r.stderr);
     expect(lines).toHaveLength(1);

@@ -33,7 +33,7 @@ function setup(sdeName: 'vp' | 've', step: number) {
   }
   const opt = { m: tf.randomNormal([2, 2], 0, 1, 'float32', 3), v: tf.randomUniform([2, 2], 0, 1, 'float32', 4) };
   const ckpt: CheckpointConfig = {
-    format: 'sde-checkpoint', version: 1, step,
+    format: 'sde-checkpoint', version: 2, step,
     sde: sde.config, model: config,
     data: { source: 'data.csv', shape: [3], normalization: { mean: [1, 2, 3], std: [0.5, 1, 2] } },
     training: { objective: 'dsm', seed: 5 },
@@ -65,7 +65,8 @@ describe('checkpoints', () => {
     expect(bitwiseEqual(a, b)).toBe(true);
     // Saving again at a later step replaces the files of the old step.
     saveCheckpoint(dir, { config: { ...ckpt, step: 1300 }, params: model.params });
-    expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'model-00001300.bin', 'model.json']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['config.json', readCheckpointConfig(dir).weights!.model!.file]);
+    expect(readCheckpointConfig(dir).weights!.model!.file).toMatch(/^model-00001300-[0-9a-f]{8}\.bin$/);
     const again = loadCheckpoint(dir);
     expect(again.ema).toBeUndefined();
     expect(again.optimizer).toBeUndefined();
@@ -88,16 +89,25 @@ describe('checkpoints', () => {
     const { model, ema, ckpt } = setup('vp', 10);
     const dir = path.join(tmp, 'torn');
     saveCheckpoint(dir, { config: ckpt, params: model.params, ema });
-    // A save interrupted after the EMA manifest was replaced but before config.json was.
-    const emaJson = JSON.parse(fs.readFileSync(path.join(dir, 'ema.json'), 'utf8'));
-    fs.writeFileSync(path.join(dir, 'ema.json'), JSON.stringify({ ...emaJson, step: 20 }));
-    expect(() => loadCheckpoint(dir)).toThrow(/ema\.json: step 20 does not match config\.json's step 10/);
+    // A damaged EMA file (same length, one byte changed) fails its checksum; a short one its size.
+    const emaFile = path.join(dir, readCheckpointConfig(dir).weights!.ema!.file);
+    const bytes = fs.readFileSync(emaFile);
+    bytes[100] ^= 1;
+    fs.writeFileSync(emaFile, bytes);
+    expect(() => loadCheckpoint(dir)).toThrow(/ema-00000010-[0-9a-f]{8}\.bin: damaged: its sha256 does not match/);
+    fs.writeFileSync(emaFile, bytes.subarray(0, 1000));
+    expect(() => loadCheckpoint(dir)).toThrow(/ema-00000010-[0-9a-f]{8}\.bin: truncated or damaged: 1000 bytes/);
 
     const other = path.join(tmp, 'other');
+    // Weights of a 3-D model under a config (network and data) for 4-D samples.
+    const data4 = { ...ckpt.data, shape: [4], normalization: { mean: [0], std: [1] } };
+    saveCheckpoint(other, { config: { ...ckpt, model: defaultModelConfig([4]), data: data4 }, params: model.params });
+    expect(() => loadCheckpoint(other)).toThrow(/model-00000010-[0-9a-f]{8}\.bin: parameter 'h0\.w' has shape \[35,128\], expected \[36,128\]/);
+    fs.rmSync(path.join(other, readCheckpointConfig(other).weights!.model!.file));
+    expect(() => loadCheckpoint(other)).toThrow(/model-00000010-[0-9a-f]{8}\.bin: missing/);
+    // A network whose input does not match the data section.
     saveCheckpoint(other, { config: { ...ckpt, model: defaultModelConfig([4]) }, params: model.params });
-    expect(() => loadCheckpoint(other)).toThrow(/model\.json: parameter 'h0\.w' has shape \[35,128\], expected \[36,128\]/);
-    fs.rmSync(path.join(other, 'model-00000010.bin'));
-    expect(() => loadCheckpoint(other)).toThrow(/model-00000010\.bin: missing/);
+    expect(() => loadCheckpoint(other)).toThrow(/config\.json: the network takes samples of shape \[4\], the data section says \[3\]/);
     const before = tf.memory().numTensors;
     expect(() => loadCheckpoint(dir)).toThrow(UsageError);
     expect(tf.memory().numTensors).toBe(before);

@@ -110,8 +110,8 @@ describe('train', () => {
     });
     expect(bitwiseEqual(y1, y2)).toBe(true);
     // Only the files of the last step remain.
-    expect(fs.readdirSync(dirA).sort()).toEqual(
-      ['config.json', 'ema-00000030.bin', 'ema.json', 'log.jsonl', 'model-00000030.bin', 'model.json', 'optimizer-00000030.bin', 'optimizer.json'],
+    expect(fs.readdirSync(dirA).sort().map((f) => f.replace(/-[0-9a-f]{8}\.bin$/, '.bin'))).toEqual(
+      ['config.json', 'ema-00000030.bin', 'log.jsonl', 'model-00000030.bin', 'optimizer-00000030.bin'],
     );
     loaded.dispose();
     a.dispose();

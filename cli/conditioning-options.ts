@@ -163,7 +163,10 @@ export function conditionSource(source: ScoreSource, c: Conditioning, n: number)
     let impute: Imputation | undefined;
     let toPoints = source.toPoints;
     let reference = source.reference;
-    if (c.label !== undefined) {
+    if (c.label !== undefined && !base) {
+      // A class-conditional checkpoint: its data's reference would mix every class (give --reference).
+      reference = undefined;
+    } else if (c.label !== undefined) {
       const b = base!;
       reference = (count, seed) => {
         const draw = sampleMixture(b, count, seed);

@@ -64,7 +64,12 @@ function oracleSource(argv: Record<string, unknown>): ScoreSource {
   };
 }
 
-/** A trained model: its EMA score, in the normalized space it was trained in; samples are mapped back. */
+/**
+ * A trained model: its EMA score, in the normalized space it was trained in; samples are mapped
+ * back. A class-conditional model (trained with --conditional) also gives `conditional`:
+ * s(x, t, c) with label c for the whole batch (null: the null label), and its plain `score` is
+ * the unconditional one, s(x, t, null). Each call is one network evaluation.
+ */
 function checkpointSource(dir: string): ScoreSource {
   if (!isCheckpoint(dir)) throw new UsageError(`--checkpoint: '${dir}' holds no checkpoint (config.json and weights written by sde train)`);
   const ckpt = loadCheckpoint(dir);
@@ -90,6 +95,9 @@ function checkpointSource(dir: string): ScoreSource {
     describe: `checkpoint ${dir} (step ${ckpt.step}, ${source})`,
     dispose: () => ckpt.dispose(),
     toModel: (raw) => normalize(raw, data.normalization, d),
+    ...(ckpt.model.conditionalScore && ckpt.model.numClasses !== undefined
+      ? { conditional: { score: ckpt.model.conditionalScore, numClasses: ckpt.model.numClasses } }
+      : {}),
   };
 }
 

@@ -33,9 +33,13 @@ export const trainCommand: CommandModule = {
       .option('out', { type: 'string', default: 'sde-run', describe: 'checkpoint directory' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the checkpoint in --out' })
       .option('checkpoint-every', { type: 'string', default: '1000', describe: 'steps between checkpoints' })
+      .option('conditional', { type: 'boolean', default: false, describe: 'class-conditional model for classifier-free guidance (needs labels: mnist, or a CSV with --label-column)' })
+      .option('p-uncond', { type: 'string', describe: 'with --conditional: probability in [0, 1) of training a sample with the null label (default 0.1)' })
+      .option('label-column', { type: 'string', describe: 'CSV data: 0-based column K holding integer class labels 0..C-1 (not part of the data)' })
       .example('$0 train --data moons --iters 8000 --out runs/moons', 'continuous DSM on the VP-SDE')
       .example('$0 train --data points.csv --objective ddpm --timesteps 1000', 'DDPM L_simple on a CSV of points')
-      .example('$0 train --data moons --out runs/moons --iters 16000 --resume', 'continue a run'),
+      .example('$0 train --data moons --out runs/moons --iters 16000 --resume', 'continue a run')
+      .example('$0 train --data points.csv --label-column 2 --conditional --out runs/cls', 'class-conditional on a labelled CSV (sample with --class C)'),
   handler: async (argv) => {
     const spec = String(argv.data);
     const objective = oneOf('objective', argv.objective, OBJECTIVES);
@@ -65,9 +69,21 @@ export const trainCommand: CommandModule = {
     const checkpointEvery = integerAtLeast('checkpoint-every', argv['checkpoint-every'], 1);
     const out = String(argv.out);
     const resume = Boolean(argv.resume);
+    const conditional = Boolean(argv.conditional);
+    const pUncond = opt('p-uncond', (f, v) => {
+      const p = finiteNumber(f, v);
+      if (!(p >= 0 && p < 1)) throw new UsageError(`--p-uncond: expected a probability in [0, 1), got ${p}`);
+      return p;
+    });
+    const labelColumn = opt('label-column', (f, v) => integerInRange(f, v, 0, 1_000_000));
     if (resume && !isCheckpoint(out)) throw new UsageError(`--resume: '${out}' holds no checkpoint to continue`);
     // On resume the data must match the checkpoint's and is mapped with its stored normalization.
-    const trained = resume ? readCheckpointConfig(out).data : undefined;
+    const stored = resume ? readCheckpointConfig(out) : undefined;
+    const trained = stored?.data;
+    const storedClasses = stored?.model.network.numClasses;
+    if (pUncond !== undefined && !conditional && storedClasses === undefined) {
+      throw new UsageError('--p-uncond: only with --conditional (the probability of training a sample with the null label)');
+    }
     if (!resume && fs.existsSync(out) && (!fs.statSync(out).isDirectory() || fs.readdirSync(out).length > 0)) {
       throw new UsageError(`--out: '${out}' exists and is not empty; pass --resume to continue it or choose another directory`);
     }
@@ -75,7 +91,13 @@ export const trainCommand: CommandModule = {
     const csv = !isToyName(spec) && spec !== 'mnist';
     if (csv && !fs.existsSync(spec)) throw new UsageError(`--data: '${spec}' is neither a built-in data set (${TOY_DATASETS.join(', ')}, mnist) nor an existing CSV file`);
     if (csv && nData !== undefined) throw new UsageError(`--n-data: only for the built-in data sets and mnist, not for the CSV file '${spec}'`);
-    const loaded = loadDataset(spec, { n: nData, seed: settings.seed });
+    if (!csv && labelColumn !== undefined) throw new UsageError(`--label-column: only for CSV data, not for the built-in data set '${spec}'`);
+    if (conditional || storedClasses !== undefined) {
+      const why = conditional ? '--conditional' : `--resume: the checkpoint in '${out}' is class-conditional and`;
+      if (isToyName(spec)) throw new UsageError(`${why}: needs class labels, and the built-in data set '${spec}' has none (use mnist or a CSV with --label-column K)`);
+      if (csv && labelColumn === undefined) throw new UsageError(`${why}: needs class labels: give --label-column K, the CSV column of ${spec} that holds them`);
+    }
+    const loaded = loadDataset(spec, { n: nData, seed: settings.seed, ...(labelColumn !== undefined ? { labelColumn } : {}) });
     const d = sampleSize(loaded.shape);
     if (trained && sampleSize(trained.shape) !== d) {
       throw new UsageError(`--data ${spec}: samples have ${d} values, the checkpoint in '${out}' was trained on ${sampleSize(trained.shape)}`);
@@ -97,6 +119,8 @@ export const trainCommand: CommandModule = {
       data,
       sde: sdeConfig,
       parameterization,
+      ...(conditional ? { conditional } : {}),
+      ...(pUncond !== undefined ? { pUncond } : {}),
       ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)),
       outDir: out,
       resume,
@@ -117,6 +141,9 @@ export const trainCommand: CommandModule = {
       stepsPerSec: result.stepsPerSec,
       seconds: (performance.now() - started) / 1000,
       backend: backend.backend,
+      ...(result.config.model.network.numClasses !== undefined
+        ? { conditional: true, numClasses: result.config.model.network.numClasses, pUncond: result.settings.pUncond }
+        : {}),
     };
     result.dispose();
     emit(argv, summary, () =>

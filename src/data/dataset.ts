@@ -19,6 +19,8 @@ export interface Dataset {
   normalization: Normalization;
   /** Optional integer class labels, one per sample. */
   labels?: Int32Array;
+  /** Number of classes when the source fixes it (mnist: 10); else the labels' maximum + 1. */
+  numClasses?: number;
 }
 
 /** Number of values per sample. */

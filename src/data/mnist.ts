@@ -69,5 +69,5 @@ export function loadMnist(options: MnistOptions = {}): Dataset {
     const src = perClass[d];
     for (let p = 0; p < pixels; p++) x[i * pixels + p] = 2 * src[k * pixels + p] - 1;
   }
-  return { name: 'mnist', n, shape: [MNIST_SIZE, MNIST_SIZE, 1], x, normalization: { mean: [0.5], std: [0.5] }, labels };
+  return { name: 'mnist', n, shape: [MNIST_SIZE, MNIST_SIZE, 1], x, normalization: { mean: [0.5], std: [0.5] }, labels, numClasses: 10 };
 }

@@ -52,3 +52,41 @@ export function timeEmbedding(params: Params, t: tf.Tensor, batch: number, prefi
   const e = tf.sin(tf.add(tf.mul(t.reshape([-1, 1]), w.reshape([1, -1])), params[`${prefix}.phase`]));
   return (shared && batch !== 1 ? tf.mul(tf.ones([batch, 1]), e) : e) as tf.Tensor2D;
 }
+
+/**
+ * Class-label embedding for class-conditional networks: a learned table of numClasses + 1 rows
+ * of width dim, `${prefix}.table`, the last row (index numClasses) being the null label
+ * (unconditional, for classifier-free guidance). Initialized N(0, 1) like torch's nn.Embedding.
+ */
+export function labelEmbeddingSpecs(numClasses: number, dim: number, prefix = 'label'): ParamSpec[] {
+  return [{ name: `${prefix}.table`, shape: [numClasses + 1, dim], init: { kind: 'normal', std: 1 }, trainable: true }];
+}
+
+/** Checks a network's optional numClasses: an integer >= 1 when given. */
+export function checkNumClasses(numClasses: number | undefined, what: string): void {
+  if (numClasses !== undefined && !(Number.isInteger(numClasses) && numClasses >= 1)) {
+    throw new Error(`${what}: numClasses must be a positive integer, got ${String(numClasses)}`);
+  }
+}
+
+/**
+ * The label embedding c(y) = onehot(y) table: [batch, dim] for labels [batch], or [1, dim] (to
+ * broadcast over the batch) for a scalar or [1] label; y = numClasses is the null label. Absent
+ * labels mean the null label for the whole batch. Labels are int32 in 0..numClasses (checked
+ * only by the one-hot, which maps out-of-range labels to a zero row).
+ * The lookup is a one-hot matMul rather than tf.gather: gather's gradient needs the
+ * UnsortedSegmentSum kernel, which the wasm backend lacks, and wasm's oneHot with a float32
+ * dtype returns int32 bit patterns, so the one-hot is made in int32 and cast.
+ */
+export function labelEmbedding(params: Params, labels: tf.Tensor | undefined, batch: number, numClasses: number, prefix = 'label'): tf.Tensor2D {
+  return tf.tidy(() => {
+    const y = labels ?? tf.scalar(numClasses, 'int32');
+    const shared = y.rank === 0 || (y.rank === 1 && y.shape[0] === 1);
+    if (!shared && (y.rank !== 1 || y.shape[0] !== batch)) {
+      throw new Error(`labels must be a scalar or have one value per sample (${batch}), got shape [${y.shape}]`);
+    }
+    const idx = (y.dtype === 'int32' ? y : tf.cast(y, 'int32')).reshape([-1]) as tf.Tensor1D;
+    const onehot = tf.cast(tf.oneHot(idx, numClasses + 1), 'float32') as tf.Tensor2D;
+    return tf.matMul(onehot, params[`${prefix}.table`] as tf.Tensor2D);
+  });
+}

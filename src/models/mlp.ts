@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkEmbeddingConfig, DEFAULT_FOURIER, embeddingSpecs, timeEmbedding, type TimeEmbeddingConfig } from './embedding.js';
+import { checkEmbeddingConfig, checkNumClasses, DEFAULT_FOURIER, embeddingSpecs, labelEmbedding, labelEmbeddingSpecs, timeEmbedding, type TimeEmbeddingConfig } from './embedding.js';
 import { dense, denseAddSilu, denseSilu } from './layers.js';
 import type { Network } from './network.js';
 import type { ParamSpec, Params } from './params.js';
@@ -8,7 +8,9 @@ import type { ParamSpec, Params } from './params.js';
  * MLP for vector data x [B, D] -> [B, D]: `hidden` SiLU layers and a linear output layer
  * (initialized to zero, so a fresh eps-model predicts 0). The time embedding enters either
  * concatenated to the input ('concat') or, projected to each hidden width by one matMul,
- * added to every hidden pre-activation ('add').
+ * added to every hidden pre-activation ('add'). With `numClasses` = K, a learned label
+ * embedding c(y) (K + 1 rows, the last the null label) is added to the time embedding first:
+ * e = e(t) + c(y), then concatenated or projected as above.
  */
 export interface MLPConfig {
   arch: 'mlp';
@@ -16,6 +18,8 @@ export interface MLPConfig {
   hidden: number[];
   embedding: TimeEmbeddingConfig;
   timeConditioning: 'concat' | 'add';
+  /** Class-conditional with labels 0..numClasses-1 (and the null label numClasses); absent: unconditional. */
+  numClasses?: number;
 }
 
 export function defaultMLPConfig(dim: number, overrides: Partial<Omit<MLPConfig, 'arch' | 'dim'>> = {}): MLPConfig {
@@ -31,13 +35,15 @@ function zeros(name: string, shape: number[]): ParamSpec {
 }
 
 export function createMLP(config: MLPConfig): Network {
-  const { dim, hidden, embedding, timeConditioning } = config;
+  const { dim, hidden, embedding, timeConditioning, numClasses } = config;
   if (!(Number.isInteger(dim) && dim >= 1)) throw new Error(`mlp: dim must be a positive integer, got ${dim}`);
   if (hidden.length < 1 || !hidden.every((h) => Number.isInteger(h) && h >= 1)) throw new Error(`mlp: hidden widths must be positive integers, got [${hidden}]`);
   if (timeConditioning !== 'concat' && timeConditioning !== 'add') throw new Error(`mlp: timeConditioning must be 'concat' or 'add', got '${String(timeConditioning)}'`);
   checkEmbeddingConfig(embedding);
+  checkNumClasses(numClasses, 'mlp');
   const E = embedding.dim;
   const specs: ParamSpec[] = [...embeddingSpecs(embedding)];
+  if (numClasses !== undefined) specs.push(...labelEmbeddingSpecs(numClasses, E));
   const totalHidden = hidden.reduce((a, b) => a + b, 0);
   if (timeConditioning === 'add') specs.push(glorot('temb.proj.w', E, totalHidden), zeros('temb.proj.b', [totalHidden]));
   let fanIn = timeConditioning === 'concat' ? dim + E : dim;
@@ -47,11 +53,12 @@ export function createMLP(config: MLPConfig): Network {
   });
   specs.push(zeros('out.w', [fanIn, dim]), zeros('out.b', [dim]));
 
-  function apply(params: Params, x: tf.Tensor, t: tf.Tensor): tf.Tensor {
+  function apply(params: Params, x: tf.Tensor, t: tf.Tensor, labels?: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       if (x.rank !== 2 || x.shape[1] !== dim) throw new Error(`mlp: expected input [batch, ${dim}], got [${x.shape}]`);
       const B = x.shape[0];
-      const emb = timeEmbedding(params, t, B);
+      const temb = timeEmbedding(params, t, B);
+      const emb = numClasses === undefined ? temb : tf.add(temb, labelEmbedding(params, labels, B, numClasses));
       let h: tf.Tensor;
       if (timeConditioning === 'concat') {
         h = tf.concat([x, emb], 1);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
 import { epsToScore, scoreToEps } from '../sde/parameterization.js';
-import type { ScoreFn, SDE } from '../sde/types.js';
+import type { ConditionalScore, SDE } from '../sde/types.js';
 import { appendDims } from '../tensor/dims.js';
 import { createNetwork, type Network, type NetworkConfig } from './network.js';
 import type { Params } from './params.js';
@@ -30,27 +30,46 @@ export interface ModelConfig {
   inputScaling: InputScaling;
 }
 
-/** A noise predictor eps(x_t, t) ~ E[z | x_t] for x_t = mean(t) x_0 + std(t) z. */
-export type EpsFn = (x: tf.Tensor, t: tf.Tensor) => tf.Tensor;
+/**
+ * A noise predictor eps(x_t, t[, y]) ~ E[z | x_t, y] for x_t = mean(t) x_0 + std(t) z; labels y
+ * (int32, a scalar or [B]) only for class-conditional models, where absent means the null label.
+ */
+export type EpsFn = (x: tf.Tensor, t: tf.Tensor, labels?: tf.Tensor) => tf.Tensor;
 
 /**
  * A network with its parameterization on an SDE. `score` is a ScoreFn for any solver and
  * `eps` the matching noise prediction (eps = -std(t) score); both accept a scalar t or one
  * time per sample and return tensors of x's shape (the caller disposes them).
+ * A class-conditional model (network config with numClasses = K) also takes labels y in 0..K
+ * (K = null label); `score` without labels is the unconditional score s(x, t, null), and
+ * `conditionalScore(x, t, c)` = s(x, t, c) for one class c (null: unconditional) for the batch.
  */
 export class ScoreModel {
   readonly network: Network;
-  readonly score: ScoreFn;
+  readonly score: (x: tf.Tensor, t: tf.Tensor, labels?: tf.Tensor) => tf.Tensor;
   readonly eps: EpsFn;
+  /** Classes K of a class-conditional model, else undefined. */
+  readonly numClasses: number | undefined;
+  /** s(x, t, c) with class c (or null, the null label) for the whole batch; class-conditional models only. */
+  readonly conditionalScore: ConditionalScore | undefined;
 
   constructor(readonly sde: SDE, readonly config: ModelConfig, readonly params: Params, network?: Network) {
     this.network = network ?? createNetwork(config.network);
-    this.score = (x, t) => this.scoreOf(x, t);
-    this.eps = (x, t) => this.epsOf(x, t);
+    this.score = (x: tf.Tensor, t: tf.Tensor, labels?: tf.Tensor) => this.scoreOf(x, t, labels);
+    this.eps = (x: tf.Tensor, t: tf.Tensor, labels?: tf.Tensor) => this.epsOf(x, t, labels);
+    const K = config.network.numClasses;
+    this.numClasses = K;
+    this.conditionalScore =
+      K === undefined
+        ? undefined
+        : (x, t, label) => {
+            if (label !== null && !(Number.isInteger(label) && label >= 0 && label < K)) throw new Error(`class ${label} is out of range 0..${K - 1}`);
+            return tf.tidy(() => this.scoreOf(x, t, tf.scalar(label ?? K, 'int32')));
+          };
   }
 
-  /** The raw network output at (x, t), after the input scaling. */
-  output(x: tf.Tensor, t: tf.Tensor): tf.Tensor {
+  /** The raw network output at (x, t[, labels]), after the input scaling. */
+  output(x: tf.Tensor, t: tf.Tensor, labels?: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       let input = x;
       if (this.config.inputScaling === 'marginal' && this.sde.name !== 'vp') {
@@ -58,20 +77,20 @@ export class ScoreModel {
         const scale = tf.rsqrt(tf.add(tf.square(mean), tf.square(std)));
         input = tf.mul(x, appendDims(scale, x.rank));
       }
-      return this.network.apply(this.params, input, t);
+      return this.network.apply(this.params, input, t, labels);
     });
   }
 
-  private scoreOf(x: tf.Tensor, t: tf.Tensor): tf.Tensor {
+  private scoreOf(x: tf.Tensor, t: tf.Tensor, labels?: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const out = this.output(x, t);
+      const out = this.output(x, t, labels);
       return this.config.parameterization === 'score' ? out : epsToScore(out, this.sde.marginal(t));
     });
   }
 
-  private epsOf(x: tf.Tensor, t: tf.Tensor): tf.Tensor {
+  private epsOf(x: tf.Tensor, t: tf.Tensor, labels?: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const out = this.output(x, t);
+      const out = this.output(x, t, labels);
       return this.config.parameterization === 'eps' ? out : scoreToEps(out, this.sde.marginal(t));
     });
   }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkEmbeddingConfig, DEFAULT_SINUSOIDAL, embeddingSpecs, timeEmbedding, type TimeEmbeddingConfig } from './embedding.js';
+import { checkEmbeddingConfig, checkNumClasses, DEFAULT_SINUSOIDAL, embeddingSpecs, labelEmbedding, labelEmbeddingSpecs, timeEmbedding, type TimeEmbeddingConfig } from './embedding.js';
 import { conv1x1, conv3x3, dense, denseSilu, groupNorm, silu } from './layers.js';
 import type { Network } from './network.js';
 import type { ParamSpec, Params } from './params.js';
@@ -13,7 +13,9 @@ import type { ParamSpec, Params } from './params.js';
  *
  * Each residual block: GroupNorm, SiLU, conv3x3, + projected time embedding, GroupNorm, SiLU,
  * conv3x3, + skip (a 1x1 conv where the channel count changes). The time embedding goes through
- * a two-layer SiLU MLP of width 4c first. The output conv starts at zero.
+ * a two-layer SiLU MLP of width 4c first. The output conv starts at zero. With `numClasses` = K,
+ * a learned label embedding c(y) (K + 1 rows, the last the null label) is added to the time
+ * embedding before that MLP, e = e(t) + c(y), as in the class-conditional DDPM U-Nets.
  */
 export interface UNetConfig {
   arch: 'unet';
@@ -23,6 +25,8 @@ export interface UNetConfig {
   channels: number;
   groups: number;
   embedding: TimeEmbeddingConfig;
+  /** Class-conditional with labels 0..numClasses-1 (and the null label numClasses); absent: unconditional. */
+  numClasses?: number;
 }
 
 export function defaultUNetConfig(shape: [number, number, number], overrides: Partial<Omit<UNetConfig, 'arch' | 'shape'>> = {}): UNetConfig {
@@ -46,9 +50,12 @@ export function createUNet(config: UNetConfig): Network {
     throw new Error(`unet: channels (${c}) must be a positive multiple of groups (${G})`);
   }
   checkEmbeddingConfig(config.embedding);
+  const numClasses = config.numClasses;
+  checkNumClasses(numClasses, 'unet');
   const E = config.embedding.dim;
   const T = 4 * c;
   const specs: ParamSpec[] = [...embeddingSpecs(config.embedding)];
+  if (numClasses !== undefined) specs.push(...labelEmbeddingSpecs(numClasses, E));
   const conv = (name: string, cin: number, cout: number, zero = false): void => {
     const fanIn = 9 * cin;
     const fanOut = 9 * cout;
@@ -105,13 +112,14 @@ export function createUNet(config: UNetConfig): Network {
     return tf.add(h, skip) as tf.Tensor4D;
   }
 
-  function apply(params: Params, x: tf.Tensor, t: tf.Tensor): tf.Tensor {
+  function apply(params: Params, x: tf.Tensor, t: tf.Tensor, labels?: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       if (x.rank !== 4 || x.shape[1] !== H || x.shape[2] !== W || x.shape[3] !== C) {
         throw new Error(`unet: expected input [batch, ${H}, ${W}, ${C}], got [${x.shape}]`);
       }
       const B = x.shape[0];
-      const emb = timeEmbedding(params, t, B);
+      const tEmb = timeEmbedding(params, t, B);
+      const emb = numClasses === undefined ? tEmb : tf.add(tEmb, labelEmbedding(params, labels, B, numClasses));
       const temb = silu(dense(denseSilu(emb, params['temb.l0.w'], params['temb.l0.b']), params['temb.l1.w'], params['temb.l1.b'])) as tf.Tensor2D;
       const h0 = conv3x3(x as tf.Tensor4D, params['conv_in.w'], params['conv_in.b']);
       const s0 = resBlock(params, blocks.down0, h0, temb);

@@ -15,7 +15,7 @@ import { DEFAULT_SDE_CONFIG, makeSDE } from '../sde/registry.js';
 import type { SDE, SDEConfig } from '../sde/types.js';
 import { Adam } from './adam.js';
 import { EMA } from './ema.js';
-import { ddpmLoss, DEFAULT_TRAIN_EPS, dsmLoss, OBJECTIVES, WEIGHTINGS, type Objective, type Weighting } from './losses.js';
+import { ddpmLoss, DEFAULT_TRAIN_EPS, dropLabels, dsmLoss, OBJECTIVES, WEIGHTINGS, type Objective, type Weighting } from './losses.js';
 import { createProgressReporter, type ProgressInfo, type ProgressReporter } from './progress.js';
 
 /** Everything that defines a run besides the data; stored in the checkpoint's `training`. */
@@ -38,7 +38,15 @@ export interface TrainSettings {
   /** EMA decay (0.999). */
   ema: number;
   seed: number;
+  /**
+   * Class-conditional runs only: the probability that a sample's label is replaced by the null
+   * label (classifier-free guidance's unconditional training), default 0.1.
+   */
+  pUncond?: number;
 }
+
+/** Default p_uncond of class-conditional training (Ho & Salimans 2022 use 0.1 or 0.2). */
+export const DEFAULT_P_UNCOND = 0.1;
 
 export interface TrainOptions extends Partial<TrainSettings> {
   data: Dataset;
@@ -48,6 +56,12 @@ export interface TrainOptions extends Partial<TrainSettings> {
   model?: ModelConfig;
   /** Used when `model` is absent. */
   parameterization?: Parameterization;
+  /**
+   * Train a class-conditional model on data.labels (classes 0..max label, or the `model`'s
+   * numClasses), dropping labels to the null label with probability pUncond. On resume the
+   * checkpoint decides; true there requires a conditional checkpoint.
+   */
+  conditional?: boolean;
   /** Checkpoint directory (config.json, weights, log.jsonl); none: nothing is written. */
   outDir?: string;
   /**
@@ -140,6 +154,29 @@ function checkSettings(s: TrainSettings, n: number): void {
   if (!(s.beta1 >= 0 && s.beta1 < 1 && s.beta2 >= 0 && s.beta2 < 1)) throw new UsageError(`adam: betas must lie in [0, 1), got ${s.beta1} and ${s.beta2}`);
   if (!(s.adamEpsilon > 0 && Number.isFinite(s.adamEpsilon))) throw new UsageError(`adam: epsilon must be a positive number, got ${s.adamEpsilon}`);
   if (s.objective === 'ddpm') positiveInt('timesteps', s.timesteps);
+  if (s.pUncond !== undefined && !(s.pUncond >= 0 && s.pUncond < 1)) throw new UsageError(`--p-uncond: expected a probability in [0, 1), got ${s.pUncond}`);
+}
+
+/** The labels of a conditional run's data: every one an integer in 0..numClasses-1. */
+function checkLabels(data: Dataset, numClasses: number): Int32Array {
+  const labels = data.labels;
+  if (!labels || labels.length !== data.n) throw new UsageError(`--conditional: the data ${data.name} has no class labels (use mnist or a CSV with --label-column K)`);
+  for (let i = 0; i < labels.length; i++) {
+    if (!(labels[i] >= 0 && labels[i] < numClasses)) throw new UsageError(`--conditional: ${data.name}: sample ${i + 1} has label ${labels[i]}, the model has classes 0..${numClasses - 1}`);
+  }
+  return labels;
+}
+
+/** Classes of a labelled data set: its numClasses when set, else max label + 1. */
+function classesOf(data: Dataset): number {
+  const labels = data.labels;
+  if (!labels || labels.length !== data.n) throw new UsageError(`--conditional: the data ${data.name} has no class labels (use mnist or a CSV with --label-column K)`);
+  let max = -1;
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] < 0) throw new UsageError(`--conditional: ${data.name}: sample ${i + 1} has the negative label ${labels[i]}`);
+    max = Math.max(max, labels[i]);
+  }
+  return Math.max(max + 1, data.numClasses ?? 0);
 }
 
 /** A resumed checkpoint's optimizer state matches its step and network: m/NAME and v/NAME for every trainable parameter. */
@@ -194,6 +231,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     settings = { ...defaultSettings(data.shape), ...(c.training as Partial<TrainSettings>), ...(options.iters !== undefined ? { iters: options.iters } : {}) };
     sdeConfig = c.sde;
     modelConfig = c.model;
+    const K = modelConfig.network?.numClasses;
+    const fail = (msg: string) => {
+      resumed!.dispose();
+      return new UsageError(msg);
+    };
+    if (options.conditional && K === undefined) throw fail(`--conditional: the checkpoint in ${outDir} is not class-conditional; --resume continues it as it was trained`);
+    if (options.pUncond !== undefined && options.pUncond !== settings.pUncond) {
+      throw fail(`--p-uncond: the checkpoint in ${outDir} was trained with ${settings.pUncond === undefined ? 'no label dropping (not conditional)' : `p_uncond ${settings.pUncond}`}; --resume keeps it`);
+    }
+    if (K !== undefined && settings.pUncond === undefined) settings.pUncond = DEFAULT_P_UNCOND;
   } else {
     if (outDir && isCheckpoint(outDir)) {
       throw new UsageError(`--out: ${outDir} already holds a checkpoint; pass --resume to continue it or choose another directory`);
@@ -205,6 +252,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }) };
     sdeConfig = { ...DEFAULT_SDE_CONFIG, ...options.sde };
     modelConfig = options.model ?? defaultModelConfig(data.shape, options.parameterization ?? 'eps');
+    // A given model config with numClasses is conditional too.
+    if (options.conditional || modelConfig.network.numClasses !== undefined) {
+      const K = modelConfig.network.numClasses ?? classesOf(data);
+      modelConfig = { ...modelConfig, network: { ...modelConfig.network, numClasses: K } };
+      settings.pUncond = options.pUncond ?? DEFAULT_P_UNCOND;
+    } else if (options.pUncond !== undefined) {
+      throw new UsageError('--p-uncond: only with --conditional (the probability of training a label as the null label)');
+    }
   }
   let sde: SDE;
   let chain: DiscreteChain | undefined;
@@ -220,6 +275,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       throw new UsageError(`model: ${(e as Error).message}`);
     }
     if (resumed) checkResumedState(resumed, network);
+    if (modelConfig.network.numClasses !== undefined) checkLabels(data, modelConfig.network.numClasses);
   } catch (e) {
     resumed?.dispose();
     // On resume the settings come from the checkpoint: a bad one is the checkpoint's fault, not a bug.
@@ -282,6 +338,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const normSum = tf.tidy(() => tf.variable(tf.scalar(0), false));
   const B = settings.batch;
   const trainList = Object.values(trainVars);
+  const numClasses = modelConfig.network.numClasses;
+  const pUncond = settings.pUncond ?? 0;
 
   const logPath = outDir ? path.join(outDir, 'log.jsonl') : undefined;
   const dirExisted = outDir !== undefined && fs.existsSync(outDir);
@@ -320,12 +378,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const idx = rng.ints(B, data.n);
     const noise = rng.fillNormal(new Float32Array(B * d));
     const tHost = chain ? rng.ints(B, chain.N) : rng.fillUniform(new Float32Array(B), settings.eps, sde.T);
+    // Drawn after the others, so an unconditional run's stream is unchanged.
+    const yHost = numClasses !== undefined ? dropLabels(rng, data.labels!, idx, numClasses, pUncond) : undefined;
     lrSum += adam.learningRate(step);
     tf.tidy(() => {
       const x0 = tf.gather(dataT, tf.tensor1d(idx, 'int32'));
       const z = tf.tensor(noise, [B, ...data.shape], 'float32');
       const tT = chain ? tf.tensor1d(tHost as Int32Array, 'int32') : tf.tensor1d(tHost as Float32Array, 'float32');
-      const lossFn = () => (chain ? ddpmLoss(rawModel.eps, chain, x0, tT, z) : dsmLoss(rawModel.eps, sde, x0, tT, z, settings.weighting));
+      const y = yHost ? tf.tensor1d(yHost, 'int32') : undefined;
+      const lossFn = () => (chain ? ddpmLoss(rawModel.eps, chain, x0, tT, z, y) : dsmLoss(rawModel.eps, sde, x0, tT, z, settings.weighting, y));
       const { value, grads } = tf.variableGrads(lossFn, trainList);
       const named: Record<string, tf.Tensor> = {};
       for (const [k, v] of Object.entries(trainVars)) named[k] = grads[v.name];

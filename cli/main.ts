@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../src/errors.js';
+import { classifyCommand } from './commands/classify.js';
 import { compareCommand } from './commands/compare.js';
 import { demoCommand } from './commands/demo.js';
 import { nllCommand } from './commands/nll.js';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     .command(nllCommand)
     .command(reportCommand)
     .command(demoCommand)
+    .command(classifyCommand)
     // getOptions() (the switches of the command being run) exists at run time but not in @types/yargs.
     .middleware((argv) => checkFlagUse(argv, args, (parser as unknown as { getOptions(): { boolean: string[] } }).getOptions().boolean))
     .demandCommand(1, 'a command is required; see sde --help')

@@ -26,11 +26,12 @@ export function checkOutputPath(flag: string, file: string, extensions: readonly
 }
 
 /**
- * Writes samples to `out`: a CSV (one sample a row) and, for images [H, W, C], a PNG grid beside
- * it (same name, .png); `out` ending in .png writes only the grid. Returns the files written.
+ * Writes samples to `out`: a CSV of data-space values (one sample a row) and, for images
+ * [H, W, C], a PNG grid beside it (same name, .png) drawn from `modelPixels`, the model-space
+ * values in [-1, 1]; `out` ending in .png writes only the grid. Returns the files written.
  */
-function writeSamples(out: string, points: Points, shape: readonly number[]): string[] {
-  const isImage = shape.length === 3;
+function writeSamples(out: string, points: Points, shape: readonly number[], modelPixels?: Float32Array): string[] {
+  const isImage = shape.length === 3 && modelPixels !== undefined;
   const png = out.replace(/\.(csv|png)$/i, '.png');
   const files: string[] = [];
   if (path.extname(out).toLowerCase() === '.csv') {
@@ -38,7 +39,7 @@ function writeSamples(out: string, points: Points, shape: readonly number[]): st
     files.push(out);
   }
   if (isImage) {
-    writeFileAtomic(png, imageGrid(points.flat(), points.length, [shape[0], shape[1], shape[2]]));
+    writeFileAtomic(png, imageGrid(modelPixels, points.length, [shape[0], shape[1], shape[2]]));
     files.push(png);
   }
   return files;
@@ -80,10 +81,12 @@ export const sampleCommand: CommandModule = {
     const started = performance.now();
     const result = integrate(source.sde, source.score, solver, { ...options, ...(info.adaptive ? {} : { steps }), shape: [n, ...source.sampleShape], impute: source.impute });
     const points = source.toPoints(result.x);
+    // Images are drawn from model space, where pixels lie in [-1, 1] whatever the data's scale.
+    const modelPixels = source.sampleShape.length === 3 ? ((await result.x.data()) as Float32Array) : undefined;
     const seconds = (performance.now() - started) / 1000;
     result.x.dispose();
     source.dispose();
-    const files = writeSamples(out, points, source.sampleShape);
+    const files = writeSamples(out, points, source.sampleShape, modelPixels);
     const summary = {
       solver,
       steps: info.adaptive ? (result.accepted ?? 0) : steps,

@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { runCli } from './run-cli.js';
+
+/*
+ * An image model's samples: the CSV holds data-space pixel intensities (MNIST: [0, 1]) and the
+ * PNG grid beside it shows the same images, pixel value round(255 p) for intensity p (clipped),
+ * so a black background stays black in the grid.
+ */
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sde-cli-image-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('sde sample of an MNIST model writes a CSV of intensities and a PNG grid of the same pixels', () => {
+  const t = runCli(['train', '--data', 'mnist', '--n-data', '64', '--batch', '16', '--iters', '2', '--out', 'ckpt'], { cwd: dir });
+  expect(t.code).toBe(0);
+  const s = runCli(['sample', '--checkpoint', 'ckpt', '--solver', 'ddim', '--steps', '3', '--n', '4', '--out', 's.csv', '--json'], { cwd: dir });
+  expect(s.code).toBe(0);
+  expect(JSON.parse(s.stdout).files).toEqual(['s.csv', 's.png']);
+  const rows = fs.readFileSync(path.join(dir, 's.csv'), 'utf8').trim().split('\n').map((l) => l.split(',').map(Number));
+  expect(rows).toHaveLength(4);
+  rows.forEach((r) => expect(r).toHaveLength(784));
+  const png = PNG.sync.read(fs.readFileSync(path.join(dir, 's.png')));
+  // 2 x 2 tiles of 28 x 28 with a 2-pixel border: tile k starts at (2 + 30 col, 2 + 30 row).
+  expect([png.width, png.height]).toEqual([62, 62]);
+  let mismatches = 0;
+  rows.forEach((r, k) => {
+    const ox = 2 + 30 * (k % 2);
+    const oy = 2 + 30 * Math.floor(k / 2);
+    for (let i = 0; i < 28; i++) {
+      for (let j = 0; j < 28; j++) {
+        const expected = Math.round(255 * Math.min(1, Math.max(0, r[i * 28 + j])));
+        const got = png.data[4 * ((oy + i) * png.width + ox + j)];
+        if (Math.abs(got - expected) > 1) mismatches++;
+      }
+    }
+  });
+  expect(mismatches).toBe(0);
+});

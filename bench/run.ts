@@ -4,6 +4,7 @@
  * at batch 512 and 2048, the forward pass, and sampling 5,000 points with EM 1000, RK45 1e-5,
  * ddpm 1000 and dpm-solver at 10 and 20 steps, each scored by sliced W2 against held-out moons.
  * Every figure is the median of --repeats runs after a warm-up. Progress goes to stderr.
+ * The wasm thread count is SDE_WASM_THREADS (default: the idle cores, see src/backend.ts; 1 = stock).
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
@@ -114,7 +115,8 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({
     backend: backend.backend,
     backendDescription: backend.description,
-    threads: backend.backend === 'wasm' ? (tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'multi' : 1) : 'native',
+    // Threads the wasm backend computes on (SDE_WASM_THREADS, default the idle cores); 'native' for tfjs-node.
+    threads: backend.threads ?? 'native',
     repeats,
     n,
     trainStepsPerSec: { batch512: steps512, batch2048: steps2048 },

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -17,6 +19,9 @@ async function loads(pkg: string): Promise<boolean> {
   }
 }
 const hasNative = (await loads('@tensorflow/tfjs-node-gpu')) || (await loads('@tensorflow/tfjs-node'));
+// This file tests the threaded wasm path, so it asks for every core (the default leaves out
+// cores other processes keep busy). Set before test/setup.ts's beforeAll selects the backend.
+process.env.SDE_WASM_THREADS ??= String(os.availableParallelism());
 
 describe('backend selection', () => {
   test('the wasm binaries ship inside node_modules', () => {
@@ -50,6 +55,32 @@ describe('backend selection', () => {
   test.skipIf(hasNative)('tensorflow without tfjs-node installed is a usage error', async () => {
     await expect(selectBackend('tensorflow')).rejects.toThrow(UsageError);
     await expect(selectBackend('tensorflow')).rejects.toThrow(/--backend tensorflow/);
+  });
+
+  test.skipIf(hasNative)('threaded wasm gives the same matMul as the stock single-threaded wasm', async () => {
+    const info = await selectBackend('wasm');
+    // The count asked for (1 would mean the shim fell back).
+    expect(info.threads).toBe(Number(process.env.SDE_WASM_THREADS));
+    expect(info.description).toMatch(/^wasm \(SIMD, \d+ threads?\)$/);
+    // Deterministic operands; shapes large enough that XNNPACK splits the work across threads.
+    const operands = `const f = (n, s) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * s) + ((i * 7919) % 13) / 13);
+      const a = tf.tensor2d(f(300 * 200, 0.37), [300, 200]), b = tf.tensor2d(f(200 * 150, 0.11), [200, 150]);`;
+    const here = new Function('tf', `${operands} return tf.matMul(a, b).dataSync();`)(tf) as Float32Array;
+    // The reference: a child Node.js with the stock wasm backend (SIMD, 1 thread), no shim.
+    const script = `import * as tf from '@tensorflow/tfjs';
+      import * as wasm from '@tensorflow/tfjs-backend-wasm';
+      import { createRequire } from 'node:module';
+      import path from 'node:path';
+      wasm.setWasmPaths(path.join(path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
+      await tf.setBackend('wasm');
+      ${operands}
+      process.stdout.write(JSON.stringify([tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'), Array.from(tf.matMul(a, b).dataSync())]));`;
+    const [childThreaded, reference] = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), '../../..') })) as [boolean, number[]];
+    expect(childThreaded).toBe(false);
+    expect(here.length).toBe(reference.length);
+    let maxErr = 0;
+    here.forEach((v, i) => (maxErr = Math.max(maxErr, Math.abs(v - reference[i]) / (1 + Math.abs(reference[i])))));
+    expect(maxErr).toBeLessThan(1e-5);
   });
 
   test('unknown names are usage errors naming their source', () => {

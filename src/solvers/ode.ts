@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { flowDrift } from './common.js';
+import { flowDrift, time } from './common.js';
 import type { StepContext, Stepper } from './types.js';
 
 /**
@@ -9,7 +9,13 @@ import type { StepContext, Stepper } from './types.js';
 export function odeEuler(ctx: StepContext, times: Float64Array): Stepper {
   return {
     times,
-    step: (x, i) => tf.sub(x, tf.mul(flowDrift(ctx.sde, ctx.score, x, times[i]), times[i] - times[i + 1])),
+    // x - h (a x - 1/2 g^2 s) = (1 - h a) x + 1/2 h g^2 s, with the coefficients on the host.
+    step: (x, i) => {
+      const t = times[i];
+      const h = t - times[i + 1];
+      const g = ctx.sde.diffusionAt(t);
+      return tf.add(tf.mul(x, 1 - h * ctx.sde.driftCoefAt(t)), tf.mul(ctx.score(x, time(t)), 0.5 * h * g * g));
+    },
   };
 }
 

@@ -5,6 +5,7 @@ import { loadDataset, normalize, sampleSize, standardize, TOY_DATASETS, isToyNam
 import { UsageError } from '../../src/errors.js';
 import { isCheckpoint, readCheckpointConfig } from '../../src/models/checkpoint.js';
 import { parseParameterization } from '../../src/models/score-model.js';
+import { defaultUNetConfig } from '../../src/models/unet.js';
 import { makeSDE } from '../../src/sde/registry.js';
 import { createProgressReporter } from '../../src/train/progress.js';
 import { OBJECTIVES, WEIGHTINGS } from '../../src/train/losses.js';
@@ -35,6 +36,8 @@ export const trainCommand: CommandModule = {
       .option('checkpoint-every', { type: 'string', default: '1000', describe: 'steps between checkpoints' })
       .option('conditional', { type: 'boolean', default: false, describe: 'class-conditional model for classifier-free guidance (needs labels: mnist, or a CSV with --label-column)' })
       .option('p-uncond', { type: 'string', describe: 'with --conditional: probability in [0, 1) of training a sample with the null label (default 0.1)' })
+      .option('channels', { type: 'string', describe: 'image data: U-Net channels at the first resolution (default 16)' })
+      .option('patch', { type: 'string', describe: 'image data: fold p x p pixel patches into channels before the U-Net (default 1)' })
       .option('label-column', { type: 'string', describe: 'CSV data: 0-based column K holding integer class labels 0..C-1 (not part of the data)' })
       .example('$0 train --data moons --iters 8000 --out runs/moons', 'continuous DSM on the VP-SDE')
       .example('$0 train --data points.csv --objective ddpm --timesteps 1000', 'DDPM L_simple on a CSV of points')
@@ -76,6 +79,11 @@ export const trainCommand: CommandModule = {
       return p;
     });
     const labelColumn = opt('label-column', (f, v) => integerInRange(f, v, 0, 1_000_000));
+    const channels = opt('channels', (f, v) => integerInRange(f, v, 4, 512));
+    const patch = opt('patch', (f, v) => integerInRange(f, v, 1, 8));
+    if (resume && (channels !== undefined || patch !== undefined)) {
+      throw new UsageError(`--${channels !== undefined ? 'channels' : 'patch'}: the network is fixed by the checkpoint in '${out}'; drop it with --resume`);
+    }
     if (resume && !isCheckpoint(out)) throw new UsageError(`--resume: '${out}' holds no checkpoint to continue`);
     // On resume the data must match the checkpoint's and is mapped with its stored normalization.
     const stored = resume ? readCheckpointConfig(out) : undefined;
@@ -104,6 +112,12 @@ export const trainCommand: CommandModule = {
     }
     // CSV files come raw; built-in sets are standardized already, MNIST is in [-1, 1].
     const data = !csv ? loaded : trained ? { ...loaded, x: normalize(loaded.x, trained.normalization, d), normalization: trained.normalization } : standardize(loaded);
+    if ((channels !== undefined || patch !== undefined) && data.shape.length !== 3) {
+      throw new UsageError(`--${channels !== undefined ? 'channels' : 'patch'}: only for image data (the U-Net), not for '${spec}'`);
+    }
+    if (patch !== undefined && (data.shape[0] % (2 * patch) !== 0 || data.shape[1] % (2 * patch) !== 0)) {
+      throw new UsageError(`--patch: ${data.shape[0]}x${data.shape[1]} images need a patch p with height and width multiples of 2p, got ${patch}`);
+    }
     if (settings.batch !== undefined && settings.batch > data.n) throw new UsageError(`--batch: ${settings.batch} is larger than the data (${data.n} samples)`);
     const backend = await backendFromArgs(argv);
 
@@ -119,6 +133,9 @@ export const trainCommand: CommandModule = {
       data,
       sde: sdeConfig,
       parameterization,
+      ...(channels !== undefined || patch !== undefined
+        ? { model: { network: defaultUNetConfig([data.shape[0], data.shape[1], data.shape[2]], { ...(channels !== undefined ? { channels } : {}), ...(patch !== undefined ? { patch } : {}) }), parameterization, inputScaling: 'marginal' as const } }
+        : {}),
       ...(conditional ? { conditional } : {}),
       ...(pUncond !== undefined ? { pUncond } : {}),
       ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)),

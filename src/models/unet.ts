@@ -16,6 +16,10 @@ import type { ParamSpec, Params } from './params.js';
  * a two-layer SiLU MLP of width 4c first. The output conv starts at zero. With `numClasses` = K,
  * a learned label embedding c(y) (K + 1 rows, the last the null label) is added to the time
  * embedding before that MLP, e = e(t) + c(y), as in the class-conditional DDPM U-Nets.
+ * With `patch` = p > 1 the image is first folded into p x p patches (space to depth,
+ * [H, W, C] -> [H/p, W/p, p^2 C]), the U-Net runs at that resolution and the output is
+ * unfolded again: p^2 times fewer positions for every convolution, as patchified diffusion
+ * models do (DiT), at some cost in detail.
  */
 export interface UNetConfig {
   arch: 'unet';
@@ -25,6 +29,8 @@ export interface UNetConfig {
   channels: number;
   groups: number;
   embedding: TimeEmbeddingConfig;
+  /** Side of the square patches folded into channels before the first convolution (default 1). */
+  patch?: number;
   /** Class-conditional with labels 0..numClasses-1 (and the null label numClasses); absent: unconditional. */
   numClasses?: number;
 }
@@ -40,11 +46,15 @@ interface Block {
 }
 
 export function createUNet(config: UNetConfig): Network {
-  const [H, W, C] = config.shape;
+  const [imageH, imageW, imageC] = config.shape;
+  const P = config.patch ?? 1;
+  if (!(Number.isInteger(P) && P >= 1)) throw new Error(`unet: patch must be a positive integer, got ${P}`);
+  // The network proper sees [H, W, C] = the folded image.
+  const [H, W, C] = [imageH / P, imageW / P, imageC * P * P];
   const c = config.channels;
   const G = config.groups;
-  if (!([H, W, C].every((v) => Number.isInteger(v) && v >= 1) && H % 2 === 0 && W % 2 === 0)) {
-    throw new Error(`unet: shape must be [H, W, C] with even H and W, got [${config.shape}]`);
+  if (!([imageH, imageW, imageC].every((v) => Number.isInteger(v) && v >= 1) && imageH % (2 * P) === 0 && imageW % (2 * P) === 0)) {
+    throw new Error(`unet: shape must be [H, W, C] with H and W multiples of 2 x patch (${2 * P}), got [${config.shape}]`);
   }
   if (!(Number.isInteger(c) && c >= 1 && Number.isInteger(G) && G >= 1 && c % G === 0)) {
     throw new Error(`unet: channels (${c}) must be a positive multiple of groups (${G})`);
@@ -114,14 +124,14 @@ export function createUNet(config: UNetConfig): Network {
 
   function apply(params: Params, x: tf.Tensor, t: tf.Tensor, labels?: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      if (x.rank !== 4 || x.shape[1] !== H || x.shape[2] !== W || x.shape[3] !== C) {
-        throw new Error(`unet: expected input [batch, ${H}, ${W}, ${C}], got [${x.shape}]`);
+      if (x.rank !== 4 || x.shape[1] !== imageH || x.shape[2] !== imageW || x.shape[3] !== imageC) {
+        throw new Error(`unet: expected input [batch, ${imageH}, ${imageW}, ${imageC}], got [${x.shape}]`);
       }
       const B = x.shape[0];
       const tEmb = timeEmbedding(params, t, B);
       const emb = numClasses === undefined ? tEmb : tf.add(tEmb, labelEmbedding(params, labels, B, numClasses));
       const temb = silu(dense(denseSilu(emb, params['temb.l0.w'], params['temb.l0.b']), params['temb.l1.w'], params['temb.l1.b'])) as tf.Tensor2D;
-      const h0 = conv3x3(x as tf.Tensor4D, params['conv_in.w'], params['conv_in.b']);
+      const h0 = conv3x3(P === 1 ? (x as tf.Tensor4D) : foldPatches(x as tf.Tensor4D, P), params['conv_in.w'], params['conv_in.b']);
       const s0 = resBlock(params, blocks.down0, h0, temb);
       const s1 = resBlock(params, blocks.down1, tf.avgPool(s0, 2, 2, 'valid'), temb);
       const m = resBlock(params, blocks.mid, s1, temb);
@@ -129,9 +139,26 @@ export function createUNet(config: UNetConfig): Network {
       const up = tf.image.resizeNearestNeighbor(u1, [H, W]);
       const u0 = resBlock(params, blocks.up0, tf.concat([up, s0], 3), temb);
       const out = silu(groupNorm(u0, params['out.gn.gamma'], params['out.gn.beta'], G)) as tf.Tensor4D;
-      return conv3x3(out, params['out.conv.w'], params['out.conv.b']);
+      const y = conv3x3(out, params['out.conv.w'], params['out.conv.b']);
+      return P === 1 ? y : unfoldPatches(y, P);
     });
   }
 
   return { config, specs, apply };
+}
+
+/**
+ * Space to depth: x [B, H, W, C] -> [B, H/p, W/p, p*p*C], output channel (i p + j) C + c at
+ * (h, w) holding x[p h + i, p w + j, c].
+ */
+export function foldPatches(x: tf.Tensor4D, p: number): tf.Tensor4D {
+  const [B, H, W, C] = x.shape;
+  return tf.tidy(() => x.reshape([B, H / p, p, W / p, p, C]).transpose([0, 1, 3, 2, 4, 5]).reshape([B, H / p, W / p, p * p * C]));
+}
+
+/** Depth to space, the inverse of foldPatches: [B, h, w, p*p*C] -> [B, p h, p w, C]. */
+export function unfoldPatches(y: tf.Tensor4D, p: number): tf.Tensor4D {
+  const [B, h, w, D] = y.shape;
+  const C = D / (p * p);
+  return tf.tidy(() => y.reshape([B, h, w, p, p, C]).transpose([0, 1, 3, 2, 4, 5]).reshape([B, h * p, w * p, C]));
 }

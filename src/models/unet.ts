@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkEmbeddingConfig, checkNumClasses, DEFAULT_SINUSOIDAL, embeddingSpecs, labelEmbedding, labelEmbeddingSpecs, timeEmbedding, type TimeEmbeddingConfig } from './embedding.js';
-import { conv1x1, conv3x3, dense, denseSilu, groupNorm, silu } from './layers.js';
+import { avgPool2, conv1x1, conv3x3, dense, denseSilu, groupNorm, silu, upsample2 } from './layers.js';
 import type { Network } from './network.js';
 import type { ParamSpec, Params } from './params.js';
 
@@ -49,8 +49,8 @@ export function createUNet(config: UNetConfig): Network {
   const [imageH, imageW, imageC] = config.shape;
   const P = config.patch ?? 1;
   if (!(Number.isInteger(P) && P >= 1)) throw new Error(`unet: patch must be a positive integer, got ${P}`);
-  // The network proper sees [H, W, C] = the folded image.
-  const [H, W, C] = [imageH / P, imageW / P, imageC * P * P];
+  // The network proper sees C = imageC P^2 channels at (imageH / P) x (imageW / P).
+  const C = imageC * P * P;
   const c = config.channels;
   const G = config.groups;
   if (!([imageH, imageW, imageC].every((v) => Number.isInteger(v) && v >= 1) && imageH % (2 * P) === 0 && imageW % (2 * P) === 0)) {
@@ -133,10 +133,10 @@ export function createUNet(config: UNetConfig): Network {
       const temb = silu(dense(denseSilu(emb, params['temb.l0.w'], params['temb.l0.b']), params['temb.l1.w'], params['temb.l1.b'])) as tf.Tensor2D;
       const h0 = conv3x3(P === 1 ? (x as tf.Tensor4D) : foldPatches(x as tf.Tensor4D, P), params['conv_in.w'], params['conv_in.b']);
       const s0 = resBlock(params, blocks.down0, h0, temb);
-      const s1 = resBlock(params, blocks.down1, tf.avgPool(s0, 2, 2, 'valid'), temb);
+      const s1 = resBlock(params, blocks.down1, avgPool2(s0), temb);
       const m = resBlock(params, blocks.mid, s1, temb);
       const u1 = resBlock(params, blocks.up1, tf.concat([m, s1], 3), temb);
-      const up = tf.image.resizeNearestNeighbor(u1, [H, W]);
+      const up = upsample2(u1);
       const u0 = resBlock(params, blocks.up0, tf.concat([up, s0], 3), temb);
       const out = silu(groupNorm(u0, params['out.gn.gamma'], params['out.gn.beta'], G)) as tf.Tensor4D;
       const y = conv3x3(out, params['out.conv.w'], params['out.conv.b']);

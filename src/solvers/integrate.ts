@@ -4,6 +4,7 @@ import { countedScore, deriveSeed, PRIOR_STREAM, seededNoise, tweedie } from './
 import { ddim } from './ddim.js';
 import { ddpm } from './ddpm.js';
 import { dpmSolver } from './dpm-solver.js';
+import { dpmSolverPlusPlus } from './dpm-solver-pp.js';
 import { eulerMaruyama } from './euler-maruyama.js';
 import { checkGrid, DEFAULT_EPS, timeGrid } from './grids.js';
 import { makeImputer } from './impute.js';
@@ -48,6 +49,8 @@ function stepper(name: SolverName, ctx: StepContext, steps: number, eps: number,
       return ddim(ctx, times);
     case 'dpm-solver':
       return dpmSolver(ctx, times);
+    case 'dpm-solver++':
+      return dpmSolverPlusPlus(ctx, times);
     default:
       throw new Error(`no fixed-step solver '${name}'`);
   }
@@ -164,6 +167,8 @@ function fixedStepRun(name: SolverName, info: SolverInfo, ctx: StepContext, xT: 
     if (x !== xT || owned) x.dispose();
     tf.dispose(path);
     throw e;
+  } finally {
+    plan.dispose?.();
   }
   if (x === xT && !owned) x = tf.clone(xT);
   return { x, nfe: 0, tEnd: plan.times[N], ...(options.saveAt !== undefined ? { path, times } : {}) };

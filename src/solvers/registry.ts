@@ -42,6 +42,10 @@ export const SOLVERS: Readonly<Record<SolverName, SolverInfo>> = {
     name: 'dpm-solver', kind: 'ode', order: 3, adaptive: false, defaultSteps: 6, defaultGrid: 'quadratic',
     nfePerStep: 'order (3 by default, or 2)', options: ['order'], description: 'singlestep DPM-Solver-3 (or -2) in log-SNR time (Lu et al. 2022)',
   },
+  'dpm-solver++': {
+    name: 'dpm-solver++', kind: 'ode', order: 2, adaptive: false, defaultSteps: 20, defaultGrid: 'logsnr',
+    nfePerStep: '1', options: [], description: 'multistep DPM-Solver++(2M) on the data prediction, log-SNR grid (Lu et al. 2022)',
+  },
 };
 
 /** Checks a solver name from `--solver` (or one entry of `--solvers`). */

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { ScoreFn, SDE } from '../sde/types.js';
 
 /** Names accepted by `--solver`. */
-export const SOLVER_NAMES = ['euler-maruyama', 'reverse-diffusion', 'ddpm', 'pc', 'ode-euler', 'ode-heun', 'ode-rk45', 'ddim', 'dpm-solver'] as const;
+export const SOLVER_NAMES = ['euler-maruyama', 'reverse-diffusion', 'ddpm', 'pc', 'ode-euler', 'ode-heun', 'ode-rk45', 'ddim', 'dpm-solver', 'dpm-solver++'] as const;
 export type SolverName = (typeof SOLVER_NAMES)[number];
 
 /** Time grids from T down to eps. */
@@ -134,4 +134,6 @@ export interface StepContext {
 export interface Stepper {
   times: Float64Array;
   step(x: tf.Tensor, i: number): tf.Tensor;
+  /** Frees what a multistep solver keeps between steps; integrate calls it once the run ends. */
+  dispose?(): void;
 }

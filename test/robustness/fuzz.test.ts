@@ -90,7 +90,7 @@ const BAD_NUMBERS = ['', ' ', '0', '-1', '-0', '2.5', 'abc', 'NaN', 'Infinity', 
 const ints = (max: number) => ['1', '2', '3', String(max), ...BAD_NUMBERS];
 const reals = ['1e-3', '0.5', '1', '0.1', '20', '1e-12', '50', ...BAD_NUMBERS];
 const SWITCH = null;
-const SOLVERS = ['euler-maruyama', 'reverse-diffusion', 'ddpm', 'pc', 'ode-euler', 'ode-heun', 'ode-rk45', 'ddim', 'dpm-solver'];
+const SOLVERS = ['euler-maruyama', 'reverse-diffusion', 'ddpm', 'pc', 'ode-euler', 'ode-heun', 'ode-rk45', 'ddim', 'dpm-solver', 'dpm-solver++'];
 
 type Pools = Record<string, readonly (string | null)[]>;
 

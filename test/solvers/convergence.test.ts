@@ -39,6 +39,8 @@ describe.each(SDES)('probability-flow solvers on %s: order by halving the step (
     ['ode-heun', {}, [20, 40, 80, 160], 2, 0.2],
     ['dpm-solver', { order: 2, grid: 'logsnr' }, [10, 20, 40, 80], 2, 0.2],
     ['dpm-solver', { order: 3, grid: 'logsnr' }, [10, 20, 40], 3, 0.45],
+    ['dpm-solver++', {}, [20, 40, 80, 160], 2, 0.2],
+    ['dpm-solver++', { grid: 'uniform' }, [40, 80, 160, 320], 2, 0.2],
   ];
   test.each(cases)('%s %j', (solver, options, steps, order, tol) => {
     const p = gaussianProblem(sde);

@@ -27,6 +27,7 @@ describe('registry', () => {
     expect(SOLVER_NAMES.filter((n) => SOLVERS[n].adaptive)).toEqual(['ode-rk45']);
     expect(expectedNfe('pc', { correctorSteps: 2 })).toBe(750);
     expect(expectedNfe('dpm-solver', {})).toBe(18);
+    expect(expectedNfe('dpm-solver++', {})).toBe(20);
     expect(expectedNfe('ode-heun', { steps: 10, denoise: true })).toBe(21);
     expect(expectedNfe('ode-rk45')).toBeUndefined();
   });

@@ -14,7 +14,7 @@ import { finiteNumber, integerAtLeast } from './validate.js';
 /** Flags of conditional generation: a class with classifier-free guidance, and inpainting. */
 export function withConditioningOptions<T>(y: Argv<T>) {
   return y
-    .option('class', { type: 'string', describe: 'sample class C (an oracle mixture with "classes", or a class-conditional model)' })
+    .option('class', { type: 'string', describe: 'sample class C (an oracle mixture with "classes", or a class-conditional model); sde sample also takes a list C1,C2,... (--n samples of each)' })
     .option('guidance', { type: 'string', describe: 'classifier-free guidance weight W >= 0 with --class: eps = (1+W) eps(x,t,C) - W eps(x,t); W > 0 costs 2 NFE per score call (default 0)' })
     .option('known-dims', { type: 'string', describe: 'inpainting: fixed coordinates INDEX=VALUE,..., e.g. 0=1.5,2=-0.3; the others are sampled' })
     .option('known', { type: 'string', describe: 'inpainting: CSV of known values (one row for every sample, or one row per sample), with --mask' })
@@ -24,6 +24,8 @@ export function withConditioningOptions<T>(y: Argv<T>) {
 /** What the conditioning flags ask for, parsed and checked before any work (files read, not yet matched to the source). */
 export interface Conditioning {
   label?: number;
+  /** --class C1,C2,...: every class asked for, in order (one entry for a single --class C). */
+  labels?: number[];
   guidance: number;
   /** --known-dims as (index, value) pairs, in the order given. */
   knownDims?: KnownCoordinate[];
@@ -49,6 +51,15 @@ function parseKnownDims(value: unknown): KnownCoordinate[] {
   });
 }
 
+/** --class C or C1,C2,...: distinct integers >= 0, in the order given. */
+function parseClassList(value: unknown): number[] {
+  const parts = String(value).split(',').map((p) => p.trim());
+  const labels = parts.map((p) => integerAtLeast('class', p, 0));
+  const repeated = labels.find((c, i) => labels.indexOf(c) !== i);
+  if (repeated !== undefined) throw new UsageError(`--class: class ${repeated} is listed twice in '${String(value)}'`);
+  return labels;
+}
+
 /**
  * Parses --class, --guidance, --known-dims, --known and --mask; every problem is a one-line
  * UsageError naming the flag: --guidance needs --class; --known-dims excludes --known/--mask;
@@ -56,7 +67,10 @@ function parseKnownDims(value: unknown): KnownCoordinate[] {
  */
 export function conditioningFromArgs(argv: Record<string, unknown>): Conditioning {
   const out: Conditioning = { guidance: 0 };
-  if (argv.class !== undefined) out.label = integerAtLeast('class', argv.class, 0);
+  if (argv.class !== undefined) {
+    out.labels = parseClassList(argv.class);
+    out.label = out.labels[0];
+  }
   if (argv.guidance !== undefined) {
     const w = finiteNumber('guidance', argv.guidance);
     if (w < 0) throw new UsageError(`--guidance: expected a number >= 0, got ${w}`);
@@ -87,7 +101,7 @@ export function conditioningFromArgs(argv: Record<string, unknown>): Conditionin
 /** The fields a command's JSON result adds for the conditioning flags given (none without them). */
 export function conditioningSummary(c: Conditioning): Record<string, unknown> {
   return {
-    ...(c.label !== undefined ? { class: c.label, guidance: c.guidance } : {}),
+    ...(c.label !== undefined ? { class: c.labels && c.labels.length > 1 ? c.labels : c.label, guidance: c.guidance } : {}),
     ...(c.knownDims ? { knownDims: c.knownDims.map(([j]) => j) } : {}),
     ...(c.knownFiles ? { known: c.knownFiles.knownFile, mask: c.knownFiles.maskFile } : {}),
   };

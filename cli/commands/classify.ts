@@ -115,7 +115,7 @@ async function classifyMode(argv: Record<string, unknown>): Promise<void> {
   for (const flag of TRAIN_ONLY) if (given(argv, flag)) throw new UsageError(`--${flag}: only with --train`);
   if (!given(argv, 'classifier')) throw new UsageError('--classifier: required (a directory written by sde classify --train), or pass --train to train one');
   if (!given(argv, 'samples')) throw new UsageError('--samples: required (a CSV of 28x28 images, one a row, as sde sample writes for an mnist model)');
-  const cls = given(argv, 'class') ? integerInRange('class', argv.class, 0, NUM_CLASSES - 1) : undefined;
+  const classes = given(argv, 'class') ? parseClasses(argv.class) : undefined;
   const range = oneOf('range', argv.range ?? 'auto', RANGES);
   const dir = String(argv.classifier);
   if (!fs.existsSync(dir)) throw new UsageError(`--classifier: '${dir}' does not exist (train one with sde classify --train --out ${dir})`);
@@ -128,6 +128,9 @@ async function classifyMode(argv: Record<string, unknown>): Promise<void> {
   if (stat.size > MAX_SAMPLES_BYTES) throw new UsageError(`--samples: '${file}' is larger than ${MAX_SAMPLES_BYTES / 2 ** 20} MiB`);
   const data = parseCsv(fs.readFileSync(file, 'utf8'), file);
   if (data.shape[0] !== PIXELS) throw new UsageError(`${file}: rows have ${data.shape[0]} values, expected ${PIXELS} (28x28 images, one a row)`);
+  if (classes && data.n % classes.length !== 0) {
+    throw new UsageError(`--class: ${classes.length} classes need ${file} to hold as many rows of each (a multiple of ${classes.length}), it has ${data.n}`);
+  }
   const images = toSigned(data.x, range);
   await backendFromArgs(argv);
   const classifier = loadClassifier(dir);
@@ -136,11 +139,21 @@ async function classifyMode(argv: Record<string, unknown>): Promise<void> {
   classifier.dispose();
   const counts = new Array<number>(NUM_CLASSES).fill(0);
   for (const p of predicted) counts[p]++;
+  // With K classes the rows are K equal blocks, block k sampled as classes[k].
+  const perBlock = classes ? data.n / classes.length : 0;
+  const perClass = (classes ?? []).map((c, k) => {
+    let hits = 0;
+    for (let i = k * perBlock; i < (k + 1) * perBlock; i++) if (predicted[i] === c) hits++;
+    return { class: c, n: perBlock, labeled: hits, fraction: hits / perBlock };
+  });
+  const single = perClass.length === 1 ? perClass[0] : undefined;
+  const overall = perClass.length ? perClass.reduce((a, r) => a + r.labeled, 0) / data.n : undefined;
   const summary = {
     n: data.n,
     counts,
     predicted: Array.from(predicted),
-    ...(cls !== undefined ? { class: cls, fraction: counts[cls] / data.n } : {}),
+    ...(single ? { class: single.class, fraction: single.fraction } : {}),
+    ...(perClass.length > 1 ? { classes: perClass, fraction: overall, lowestFraction: Math.min(...perClass.map((r) => r.fraction)) } : {}),
     heldOutAccuracy,
     range: images.range,
     classifier: dir,
@@ -149,9 +162,18 @@ async function classifyMode(argv: Record<string, unknown>): Promise<void> {
   emit(argv, summary, () => {
     const lines = [`${data.n} images in ${file} (pixels ${images.range === 'unit' ? 'in [0, 1]' : 'in [-1, 1]'}) labeled by ${dir} (held-out accuracy ${percent(heldOutAccuracy)}):`];
     counts.forEach((c, k) => lines.push(`  ${k}: ${String(c).padStart(String(data.n).length)}  ${percent(c / data.n).padStart(6)}`));
-    if (cls !== undefined) lines.push(`class ${cls}: ${percent(counts[cls] / data.n)} of the images labeled ${cls} (${counts[cls]}/${data.n})`);
+    for (const r of perClass) lines.push(`class ${r.class}: ${percent(r.fraction)} of ${perClass.length > 1 ? `its ${r.n} rows` : 'the images'} labeled ${r.class} (${r.labeled}/${r.n})`);
+    if (perClass.length > 1) lines.push(`all classes: ${percent(overall!)} labeled as sampled; lowest ${percent(summary.lowestFraction!)}`);
     return lines.join('\n');
   });
+}
+
+/** --class C or C1,C2,...: distinct digits 0-9. */
+function parseClasses(value: unknown): number[] {
+  const classes = String(value).split(',').map((p) => integerInRange('class', p.trim(), 0, NUM_CLASSES - 1));
+  const repeated = classes.find((c, i) => classes.indexOf(c) !== i);
+  if (repeated !== undefined) throw new UsageError(`--class: class ${repeated} is listed twice in '${String(value)}'`);
+  return classes;
 }
 
 export const classifyCommand: CommandModule = {
@@ -168,10 +190,11 @@ export const classifyCommand: CommandModule = {
       .option('n-data', { type: 'string', describe: 'with --train: use only the first N training digits' })
       .option('classifier', { type: 'string', describe: 'directory written by sde classify --train' })
       .option('samples', { type: 'string', describe: 'CSV of 28x28 images, one a row (784 values), as sde sample writes for an mnist model' })
-      .option('class', { type: 'string', describe: 'report the fraction of images labeled with this digit (0-9)' })
+      .option('class', { type: 'string', describe: 'report the fraction of images labeled with this digit (0-9); a list C1,C2,... reads the rows as equal blocks, one a class, as sde sample --class C1,C2,... writes them' })
       .option('range', { type: 'string', describe: 'pixel values of --samples: unit ([0, 1], what sde sample writes for mnist), signed ([-1, 1]) or auto (by the median pixel; default)' })
       .example('$0 classify --train --out runs/mnist-clf', 'train the classifier (a few minutes on wasm) and print its held-out accuracy')
-      .example('$0 classify --classifier runs/mnist-clf --samples digits.csv --class 3', 'histogram of labels and the fraction labeled 3'),
+      .example('$0 classify --classifier runs/mnist-clf --samples digits.csv --class 3', 'histogram of labels and the fraction labeled 3')
+      .example('$0 classify --classifier runs/mnist-clf --samples all.csv --class 0,1,2,3,4,5,6,7,8,9', 'the fraction of each class block labeled as its class'),
   handler: async (argv) => {
     if (argv.train) await trainMode(argv);
     else await classifyMode(argv);

@@ -62,6 +62,7 @@ export const compareCommand: CommandModule = {
     const n = integerAtLeast('n', argv.n, 2);
     const options = solverOptionsFromArgs(argv);
     const conditioning = conditioningFromArgs(argv);
+    if (conditioning.labels && conditioning.labels.length > 1) throw new UsageError(`--class: sde compare takes one class, got '${String(argv.class)}'`);
     const report = argv.report === undefined ? undefined : checkOutputPath('report', String(argv.report), ['.html']);
     const backend = await backendFromArgs(argv);
     const source = conditionSource(loadScoreSource(argv), conditioning, n);

@@ -25,12 +25,24 @@ export function checkOutputPath(flag: string, file: string, extensions: readonly
   return file;
 }
 
+/** The arrays one after another. */
+function concatFloat32(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
 /**
  * Writes samples to `out`: a CSV of data-space values (one sample a row) and, for images
  * [H, W, C], a PNG grid beside it (same name, .png) drawn from `modelPixels`, the model-space
- * values in [-1, 1]; `out` ending in .png writes only the grid. Returns the files written.
+ * values in [-1, 1], `columns` images a row (default: a square grid); `out` ending in .png
+ * writes only the grid. Returns the files written.
  */
-function writeSamples(out: string, points: Points, shape: readonly number[], modelPixels?: Float32Array): string[] {
+function writeSamples(out: string, points: Points, shape: readonly number[], modelPixels?: Float32Array, columns?: number): string[] {
   const isImage = shape.length === 3 && modelPixels !== undefined;
   const png = out.replace(/\.(csv|png)$/i, '.png');
   const files: string[] = [];
@@ -39,7 +51,7 @@ function writeSamples(out: string, points: Points, shape: readonly number[], mod
     files.push(out);
   }
   if (isImage) {
-    writeFileAtomic(png, imageGrid(modelPixels, points.length, [shape[0], shape[1], shape[2]]));
+    writeFileAtomic(png, imageGrid(modelPixels, points.length, [shape[0], shape[1], shape[2]], columns));
     files.push(png);
   }
   return files;
@@ -59,6 +71,7 @@ export const sampleCommand: CommandModule = {
       .example('$0 sample --checkpoint runs/moons --solver ode-rk45 --rtol 1e-3 --json', 'probability-flow ODE samples of a trained model')
       .example('$0 sample --checkpoint runs/moons --solver ddpm --steps 20 --out ddpm.csv', 'DDPM ancestral sampling on the exact chain')
       .example('$0 sample --oracle mix.json --solver euler-maruyama --class 1 --guidance 2', 'class 1 of a mixture with "classes", classifier-free guidance W = 2')
+      .example('$0 sample --checkpoint runs/mnist-cond --solver ddpm --class 0,1,2,3,4,5,6,7,8,9 --n 10 --out digits.csv', '10 digits of each class; digits.png has one row per class')
       .example('$0 sample --oracle mix.json --solver ode-heun --known-dims 0=1.5', 'inpainting: coordinate 0 fixed at 1.5, the others sampled'),
   handler: async (argv) => {
     checkSourceFlags(argv);
@@ -71,34 +84,51 @@ export const sampleCommand: CommandModule = {
     const conditioning = conditioningFromArgs(argv);
     const out = checkOutputPath('out', String(argv.out), ['.csv', '.png']);
     const backend = await backendFromArgs(argv);
-    const source = conditionSource(loadScoreSource(argv), conditioning, n);
-    checkSampleCount('n', n, source.sampleShape);
-    if (path.extname(out).toLowerCase() === '.png' && source.sampleShape.length !== 3) {
-      source.dispose();
-      throw new UsageError(`--out: a .png grid needs image samples; ${source.describe} gives vectors of ${source.sampleShape[0]} values, use a .csv file`);
-    }
-    if (options.eps! >= source.sde.T) throw new UsageError(`--eps: expected a time below T = ${source.sde.T}, got ${options.eps}`);
+    const classes: (number | undefined)[] = conditioning.labels ?? [undefined];
     const started = performance.now();
-    const result = integrate(source.sde, source.score, solver, { ...options, ...(info.adaptive ? {} : { steps }), shape: [n, ...source.sampleShape], impute: source.impute });
-    const points = source.toPoints(result.x);
-    // Images are drawn from model space, where pixels lie in [-1, 1] whatever the data's scale.
-    const modelPixels = source.sampleShape.length === 3 ? ((await result.x.data()) as Float32Array) : undefined;
+    let points: Points = [];
+    const pixelParts: Float32Array[] = [];
+    let nfe = 0;
+    let adaptiveSteps: { accepted?: number; rejected?: number } = {};
+    let sampleShape: readonly number[] = [];
+    let describe = '';
+    // Each class is its own run from the same seed: with several classes, sample j of every class starts from the same noise.
+    for (const label of classes) {
+      const source = conditionSource(loadScoreSource(argv), { ...conditioning, ...(label !== undefined ? { label } : {}) }, n);
+      try {
+        ({ sampleShape, describe } = source);
+        checkSampleCount('n', n * classes.length, sampleShape);
+        if (path.extname(out).toLowerCase() === '.png' && sampleShape.length !== 3) {
+          throw new UsageError(`--out: a .png grid needs image samples; ${describe} gives vectors of ${sampleShape[0]} values, use a .csv file`);
+        }
+        if (options.eps! >= source.sde.T) throw new UsageError(`--eps: expected a time below T = ${source.sde.T}, got ${options.eps}`);
+        const run = integrate(source.sde, source.score, solver, { ...options, ...(info.adaptive ? {} : { steps }), shape: [n, ...sampleShape], impute: source.impute });
+        points = points.concat(source.toPoints(run.x));
+        // Images are drawn from model space, where pixels lie in [-1, 1] whatever the data's scale.
+        if (sampleShape.length === 3) pixelParts.push((await run.x.data()) as Float32Array);
+        run.x.dispose();
+        nfe += run.nfe;
+        adaptiveSteps = { accepted: (adaptiveSteps.accepted ?? 0) + (run.accepted ?? 0), rejected: (adaptiveSteps.rejected ?? 0) + (run.rejected ?? 0) };
+      } finally {
+        source.dispose();
+      }
+    }
     const seconds = (performance.now() - started) / 1000;
-    result.x.dispose();
-    source.dispose();
-    const files = writeSamples(out, points, source.sampleShape, modelPixels);
+    const modelPixels = pixelParts.length ? concatFloat32(pixelParts) : undefined;
+    const files = writeSamples(out, points, sampleShape, modelPixels, classes.length > 1 ? n : undefined);
     const summary = {
       solver,
-      steps: info.adaptive ? (result.accepted ?? 0) : steps,
-      nfe: result.nfe,
+      steps: info.adaptive ? (adaptiveSteps.accepted ?? 0) : steps,
+      nfe,
       seconds,
       n,
+      ...(classes.length > 1 ? { total: points.length } : {}),
       out,
       files,
       backend: backend.backend,
       ...conditioningSummary(conditioning),
-      ...(info.adaptive ? { accepted: result.accepted, rejected: result.rejected } : {}),
+      ...(info.adaptive ? adaptiveSteps : {}),
     };
-    emit(argv, summary, () => `${n} samples from ${source.describe} with ${solver}: ${summary.steps} steps, ${result.nfe} NFE, ${seconds.toFixed(2)} s -> ${out}`);
+    emit(argv, summary, () => `${classes.length > 1 ? `${n} samples of each of ${classes.length} classes` : `${n} samples`} from ${describe} with ${solver}: ${summary.steps} steps, ${nfe} NFE, ${seconds.toFixed(2)} s -> ${out}`);
   },
 };

@@ -42,3 +42,16 @@ test('sde sample of an MNIST model writes a CSV of intensities and a PNG grid of
   });
   expect(mismatches).toBe(0);
 });
+
+test('--class 0,1,2 of a class-conditional MNIST model: a PNG grid with one row of --n images per class', () => {
+  const t = runCli(['train', '--data', 'mnist', '--conditional', '--n-data', '64', '--batch', '16', '--iters', '2', '--patch', '2', '--out', 'cond'], { cwd: dir });
+  expect(t.code).toBe(0);
+  const s = runCli(['sample', '--checkpoint', 'cond', '--solver', 'ddim', '--steps', '3', '--n', '2', '--class', '0,1,2', '--out', 'c.csv', '--json'], { cwd: dir });
+  expect(s.code).toBe(0);
+  expect(JSON.parse(s.stdout)).toMatchObject({ class: [0, 1, 2], n: 2, total: 6, nfe: 9, files: ['c.csv', 'c.png'] });
+  const rows = fs.readFileSync(path.join(dir, 'c.csv'), 'utf8').trim().split('\n');
+  expect(rows).toHaveLength(6);
+  const png = PNG.sync.read(fs.readFileSync(path.join(dir, 'c.png')));
+  // 2 columns x 3 rows of 28 x 28 tiles with 2-pixel borders.
+  expect([png.width, png.height]).toEqual([62, 92]);
+});

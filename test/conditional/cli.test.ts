@@ -51,6 +51,20 @@ describe('sde sample with conditioning flags', () => {
     expect(guided).toMatchObject({ class: 1, guidance: 2, nfe: 60 });
   });
 
+  test('--class 1,0 samples each class in turn, from the same noise, rows class-major', () => {
+    const both = ok(['sample', '--oracle', 'cls.json', '--solver', 'dpm-solver++', '--steps', '20', '--n', '1000', '--class', '1,0', '--out', 'both.csv', '--json']);
+    expect(both).toMatchObject({ class: [1, 0], n: 1000, total: 2000, nfe: 40 });
+    const points = readCsv('both.csv');
+    expect(points).toHaveLength(2000);
+    expect(points.slice(0, 1000).every((p) => p[0] > 0)).toBe(true);
+    expect(points.slice(1000).every((p) => p[0] < 0)).toBe(true);
+    // Class 0 is (-3, 2) with weight 1/4 and (-3, -2) with 3/4: 4 binomial standard errors at n = 1000 is 0.055.
+    expect(Math.abs(points.slice(1000).filter((p) => p[1] > 0).length / 1000 - 1 / 4)).toBeLessThan(0.055);
+    // The first block equals a run of class 1 alone.
+    ok(['sample', '--oracle', 'cls.json', '--solver', 'dpm-solver++', '--steps', '20', '--n', '1000', '--class', '1', '--out', 'one.csv', '--json']);
+    expect(readCsv('one.csv')).toEqual(points.slice(0, 1000));
+  });
+
   test('--known-dims fixes coordinates exactly; --known/--mask per sample', () => {
     const a = ok(['sample', '--oracle', 'cls.json', '--solver', 'ode-heun', '--steps', '10', '--n', '300', '--known-dims', '0=1.5', '--out', 'k.csv', '--json']);
     expect(a.knownDims).toEqual([0]);
@@ -78,6 +92,9 @@ describe('sde sample with conditioning flags', () => {
     [['--oracle', 'cls.json', '--class', '5'], /^sde: --class: no component of the mixture has class 5/],
     [['--oracle', 'cls.json', '--guidance', '1'], /^sde: --guidance: needs --class/],
     [['--oracle', 'cls.json', '--known-dims', '7=1'], /^sde: --known-dims: index 7 is out of range, the samples have 2 values/],
+    [['--oracle', 'cls.json', '--class', '0,0'], /^sde: --class: class 0 is listed twice in '0,0'/],
+    [['--oracle', 'cls.json', '--class', '0,'], /^sde: --class: expected a number, got ''/],
+    [['--oracle', 'cls.json', '--class', '0,5'], /^sde: --class: no component of the mixture has class 5/],
     [['--oracle', 'cls.json', '--known', 'known.csv', '--mask', 'mask-bad.csv'], /^sde: --mask mask-bad\.csv: row 1, column 2: expected 0 or 1, got 0\.5/],
     [['--oracle', 'cls.json', '--known', 'wide.csv', '--mask', 'mask.csv'], /^sde: --known wide\.csv: rows have 3 values, the samples have 2/],
   ])('sample %j: one line, exit 2, no file written', (args, pattern) => {
@@ -94,6 +111,9 @@ describe('sde sample with conditioning flags', () => {
     const r = runCli(['compare', '--oracle', 'plain.json', '--class', '0', '--n', '50', '--steps', '5'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^sde: --class: the mixture has no "classes"/)]);
+    const list = runCli(['compare', '--oracle', 'cls.json', '--class', '0,1', '--n', '50', '--steps', '5'], { cwd: dir });
+    expect(list.code).toBe(2);
+    expect(errorLines(list.stderr)).toEqual([expect.stringMatching(/^sde: --class: sde compare takes one class, got '0,1'/)]);
   });
 });
 

@@ -89,6 +89,7 @@ describe('sde classify', () => {
     // Held-out digits as sde sample writes an mnist model's samples: intensities in [0, 1].
     fs.writeFileSync(path.join(dir2(), 'digits.csv'), rows(test_.n, PIXELS, (i, j) => String((test_.x[i * PIXELS + j] + 1) / 2)));
     fs.writeFileSync(path.join(dir2(), 'short.csv'), rows(3, 783, () => '0'));
+    fs.writeFileSync(path.join(dir2(), 'short3.csv'), rows(3, PIXELS, () => '0'));
     fs.writeFileSync(path.join(dir2(), 'nan.csv'), rows(2, PIXELS, (i, j) => (i === 1 && j === 5 ? 'NaN' : '0')));
     fs.mkdirSync(path.join(dir2(), 'notclf'), { recursive: true });
     fs.writeFileSync(path.join(dir2(), 'notclf', 'config.json'), JSON.stringify({ format: 'sde-checkpoint' }));
@@ -112,7 +113,25 @@ describe('sde classify', () => {
     expect(correct / test_.n).toBeGreaterThan(0.8);
   });
 
+  test('--class C1,C2,... reads the rows as equal blocks, one a class', () => {
+    // The held-out digits' own labels, in two blocks: rows 0..n/2-1 "sampled as" 3, the rest as 7.
+    const half = test_.n / 2;
+    const r = runCli(['classify', '--classifier', path.join(dir, 'clf'), '--samples', 'digits.csv', '--class', '3,7', '--json'], { cwd: dir2() });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const predicted = Array.from(predictLabels(clf.params, test_.x));
+    const hits = (c: number, from: number, to: number) => predicted.slice(from, to).filter((p) => p === c).length;
+    expect(out.classes).toEqual([
+      { class: 3, n: half, labeled: hits(3, 0, half), fraction: hits(3, 0, half) / half },
+      { class: 7, n: half, labeled: hits(7, half, test_.n), fraction: hits(7, half, test_.n) / half },
+    ]);
+    expect(out.fraction).toBe((hits(3, 0, half) + hits(7, half, test_.n)) / test_.n);
+    expect(out.lowestFraction).toBe(Math.min(out.classes[0].fraction, out.classes[1].fraction));
+  });
+
   test.each([
+    [['--classifier', 'CLF', '--samples', 'digits.csv', '--class', '1,1'], /^sde: --class: class 1 is listed twice/],
+    [['--classifier', 'CLF', '--samples', 'short3.csv', '--class', '0,1'], /^sde: --class: 2 classes need short3.csv to hold as many rows of each \(a multiple of 2\), it has 3/],
     [['--samples', 'digits.csv'], /^sde: --classifier: required/],
     [['--classifier', 'missing', '--samples', 'digits.csv'], /^sde: --classifier: 'missing' does not exist/],
     [['--classifier', 'afile', '--samples', 'digits.csv'], /^sde: --classifier: 'afile' is a file/],

@@ -4,6 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../src/errors.js';
 import { classifyCommand } from './commands/classify.js';
 import { compareCommand } from './commands/compare.js';
+import { dataCommand } from './commands/data.js';
 import { demoCommand } from './commands/demo.js';
 import { nllCommand } from './commands/nll.js';
 import { reportCommand } from './commands/report.js';
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     .command(reportCommand)
     .command(demoCommand)
     .command(classifyCommand)
+    .command(dataCommand)
     // getOptions() (the switches of the command being run) exists at run time but not in @types/yargs.
     .middleware((argv) => checkFlagUse(argv, args, (parser as unknown as { getOptions(): { boolean: string[] } }).getOptions().boolean))
     .demandCommand(1, 'a command is required; see sde --help')

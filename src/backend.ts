@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker as NodeWorker } from 'node:worker_threads';
 import { UsageError } from './errors.js';
+import { installNativeMatMul } from './native.js';
 
 /** Backend names accepted by `--backend` and the SDE_BACKEND environment variable. */
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -16,6 +17,8 @@ export interface BackendInfo {
   description: string;
   /** Threads the wasm backend computes on (1 when single-threaded); null for other backends. */
   threads: number | null;
+  /** The native AVX2 matrix products replacing the wasm backend's (src/native.ts) and their threads; null when not in use. */
+  nativeMatMul: { threads: number } | null;
 }
 
 const require = createRequire(import.meta.url);
@@ -257,9 +260,12 @@ function describe(): BackendInfo {
   if (backend === 'wasm') {
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
     const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? wasmThreads : 1;
-    return { backend, threads, description: `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})` };
+    // The native products work on the single-threaded binary's memory (an ArrayBuffer).
+    const native = threads === 1 ? (installNativeMatMul() ?? null) : null;
+    const nativeText = native ? `; native AVX2 matMul, ${native.threads} thread${native.threads === 1 ? '' : 's'}` : '';
+    return { backend, threads, nativeMatMul: native, description: `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${nativeText})` };
   }
-  return { backend, threads: null, description: backend };
+  return { backend, threads: null, nativeMatMul: null, description: backend };
 }
 /** Parses a backend name from a flag or environment variable, or throws a UsageError naming the source. */
 export function parseBackendName(value: string, source: string): BackendName {

@@ -2,8 +2,8 @@
  * `npm run bench`: the issue-7 workload on the selected backend, printed as one JSON object.
  * Trains the default 3x128 SiLU MLP on moons (or loads --checkpoint), then times training steps
  * at batch 512 and 2048, the forward pass, and sampling 5,000 points with EM 1000, RK45 1e-5,
- * ddpm 1000, dpm-solver (order 2) at 10 and 20 steps and dpm-solver++ (2M) at 8, 10, 15 and 20
- * steps, each scored by sliced W2 against held-out moons. Every figure is the median of
+ * ddpm 1000, dpm-solver (order 2) at 10 and 20 steps and dpm-solver++ (2M) at 10, 15 and 20
+ * steps on its log-SNR grid and at 10, 12 and 15 on the quadratic grid, each scored by sliced W2 against held-out moons. Every figure is the median of
  * --repeats runs after a warm-up. Progress goes to stderr. Two times to quality: the fastest run
  * within 1.1x of this run's best sliced W2, and within 1.1x of the peer's best (PEER_BEST_SW2).
  * The wasm thread count is SDE_WASM_THREADS (default 1 = the stock single-threaded binary).
@@ -99,10 +99,12 @@ async function main(): Promise<void> {
     { name: 'ddpm1000', solver: 'ddpm', options: { steps: 1000 } },
     { name: 'dpm10', solver: 'dpm-solver', options: { steps: 10, order: 2, grid: 'logsnr' } },
     { name: 'dpm20', solver: 'dpm-solver', options: { steps: 20, order: 2, grid: 'logsnr' } },
-    { name: 'dpmpp8', solver: 'dpm-solver++', options: { steps: 8 } },
     { name: 'dpmpp10', solver: 'dpm-solver++', options: { steps: 10 } },
     { name: 'dpmpp15', solver: 'dpm-solver++', options: { steps: 15 } },
     { name: 'dpmpp20', solver: 'dpm-solver++', options: { steps: 20 } },
+    { name: 'dpmpp10_quadratic', solver: 'dpm-solver++', options: { steps: 10, grid: 'quadratic' } },
+    { name: 'dpmpp12_quadratic', solver: 'dpm-solver++', options: { steps: 12, grid: 'quadratic' } },
+    { name: 'dpmpp15_quadratic', solver: 'dpm-solver++', options: { steps: 15, grid: 'quadratic' } },
   ];
   const sampling: Record<string, { seconds: number; nfe: number; sw2: number }> = {};
   for (const run of runs) {

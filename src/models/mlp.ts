@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkEmbeddingConfig, checkNumClasses, DEFAULT_FOURIER, embeddingSpecs, labelEmbedding, labelEmbeddingSpecs, timeEmbedding, type TimeEmbeddingConfig } from './embedding.js';
+import { checkEmbeddingConfig, checkNumClasses, DEFAULT_SINUSOIDAL, embeddingSpecs, labelEmbedding, labelEmbeddingSpecs, timeEmbedding, type TimeEmbeddingConfig } from './embedding.js';
 import { dense, denseAddSilu, denseSilu } from './layers.js';
 import type { Network } from './network.js';
 import type { ParamSpec, Params } from './params.js';
@@ -22,8 +22,15 @@ export interface MLPConfig {
   numClasses?: number;
 }
 
+/**
+ * The default MLP: 3 SiLU layers of 128 with the sinusoidal (DDPM) time embedding concatenated to
+ * the input. Gaussian Fourier features of scale 16 (score_sde's NCSN++ choice, made for VE's
+ * log-sigma input) vary too fast in t for this small network: trained on moons as in issue 7
+ * their probability-flow samples reached sliced W2 0.032 (RK45 1e-5), the sinusoidal embedding's
+ * 0.024, with the reverse SDE at 0.023 for both.
+ */
 export function defaultMLPConfig(dim: number, overrides: Partial<Omit<MLPConfig, 'arch' | 'dim'>> = {}): MLPConfig {
-  return { arch: 'mlp', dim, hidden: [128, 128, 128], embedding: DEFAULT_FOURIER, timeConditioning: 'concat', ...overrides };
+  return { arch: 'mlp', dim, hidden: [128, 128, 128], embedding: DEFAULT_SINUSOIDAL, timeConditioning: 'concat', ...overrides };
 }
 
 function glorot(name: string, fanIn: number, fanOut: number): ParamSpec {

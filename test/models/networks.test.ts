@@ -34,8 +34,7 @@ describe('time embeddings', () => {
   });
 
   it('fourier: seeded frequencies, the same in the sin and cos halves', () => {
-    const cfg = defaultMLPConfig(2);
-    const specs = embeddingSpecs(cfg.embedding);
+    const specs = embeddingSpecs({ kind: 'fourier', dim: 32, scale: 16 });
     const a = initParams(specs, 4);
     const b = initParams(specs, 4);
     const c = initParams(specs, 5);

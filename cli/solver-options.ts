@@ -16,7 +16,7 @@ export function withSolverOptions<T>(y: Argv<T>) {
     .option('snr', { type: 'string', describe: 'pc: Langevin corrector signal-to-noise ratio (default 0.16)' })
     .option('corrector-steps', { type: 'string', describe: 'pc: corrector steps per time (default 1)' })
     .option('eta', { type: 'string', describe: 'ddim: 0 deterministic .. 1 ancestral (default 0)' })
-    .option('order', { type: 'string', describe: 'dpm-solver: 2 or 3 (default 2)' })
+    .option('order', { type: 'string', describe: 'dpm-solver: 2 or 3 (default 3)' })
     .option('variance', { type: 'string', describe: 'ddpm: posterior variance beta-tilde | beta (default beta-tilde)' })
     .option('map', { type: 'string', describe: 'ddpm: VP -> chain map exact | score-sde (default exact)' });
 }

@@ -37,6 +37,8 @@ __attribute__((target("avx2,fma"))) static void tile(const float *a, int lda, co
                                                       int rows, int cols, int accumulate) {
   __m256 acc[MR][2];
   for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  /* The full tile has a constant row count, which lets the compiler keep all 12 accumulators in
+     registers; the edge tile (rows < MR) runs the same loop with a variable bound. */
   if (rows == MR) {
     for (int p = 0; p < kc; p++) {
       __m256 b0 = _mm256_loadu_ps(bp + p * NR);

@@ -96,7 +96,9 @@ export const sampleCommand: CommandModule = {
     for (const label of classes) {
       const source = conditionSource(loadScoreSource(argv), { ...conditioning, ...(label !== undefined ? { label } : {}) }, n);
       try {
-        ({ sampleShape, describe } = source);
+        sampleShape = source.sampleShape;
+        // With several classes, the description names them all (conditionSource notes 'class C').
+        describe = classes.length > 1 ? source.describe.replace(`class ${label}`, `classes ${classes.join(',')}`) : source.describe;
         checkSampleCount('n', n * classes.length, sampleShape);
         if (path.extname(out).toLowerCase() === '.png' && sampleShape.length !== 3) {
           throw new UsageError(`--out: a .png grid needs image samples; ${describe} gives vectors of ${sampleShape[0]} values, use a .csv file`);

@@ -3,11 +3,14 @@
  * run in place on the memory of tfjs's WebAssembly backend (src/native.ts registers it as the
  * wasm backend's MatMul kernels when this addon builds and the CPU supports it).
  *
- *   C[b] = act(op(A[b]) op(B[b]) + bias),  op(X) = X or X^T,  act: none | relu | sigmoid
+ *   C[b] = act(op(A[b]) op(B[b]) + bias),  op(X) = X or X^T,
+ *   act: none | relu | sigmoid 1/(1 + e^-v) | silu v/(1 + e^-v)
  *
  * Blocking: B is packed into column panels of 16 (zero-padded), K in blocks of KC; a 6 x 16
  * register tile (12 ymm accumulators) per micro-kernel call, A read in place by broadcasts
- * (A^T is packed first). Rows are split across up to `threads` POSIX threads.
+ * (A^T is packed first). Bias and activation are applied to the registers of the last K block
+ * before they are stored (e^x by a Cephes-style polynomial, relative error ~1e-7). Rows are
+ * split across up to `threads` POSIX threads.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -16,7 +19,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <math.h>
 
 #define MR 6
 #define NR 16
@@ -33,8 +35,40 @@ typedef struct {
   int act;
 } Job;
 
+/* e^x for 8 floats: x = n ln2 + r, e^r by a degree-5 polynomial (Cephes expf), 2^n from the exponent bits. */
+__attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+  __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+  __m256i n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(n));
+}
+
+/* act(v + bias) on 8 values; act 0 none, 1 relu, 2 sigmoid, 3 silu. */
+__attribute__((target("avx2,fma"))) static inline __m256 epilogue(__m256 v, __m256 bias, int act) {
+  v = _mm256_add_ps(v, bias);
+  if (act == 1) return _mm256_max_ps(v, _mm256_setzero_ps());
+  if (act >= 2) {
+    __m256 s = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+    return act == 2 ? s : _mm256_mul_ps(v, s);
+  }
+  return v;
+}
+
+/*
+ * C[rows x cols] (+)= A[rows x kc] B-panel[kc x 16]; accumulate adds to what C holds (K blocks
+ * after the first); `last` (the last K block) applies bias (16 values, zero-padded) and act.
+ */
 __attribute__((target("avx2,fma"))) static void tile(const float *a, int lda, const float *bp, int kc, float *c, int ldc,
-                                                      int rows, int cols, int accumulate) {
+                                                      int rows, int cols, int accumulate, int last, const float *bias16, int act) {
   __m256 acc[MR][2];
   for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   /* The full tile has a constant row count, which lets the compiler keep all 12 accumulators in
@@ -60,21 +94,34 @@ __attribute__((target("avx2,fma"))) static void tile(const float *a, int lda, co
       }
     }
   }
+  const __m256 bias0 = _mm256_loadu_ps(bias16);
+  const __m256 bias1 = _mm256_loadu_ps(bias16 + 8);
   float tmp[NR];
   for (int r = 0; r < rows; r++) {
     float *cr = c + r * ldc;
-    if (cols == NR) {
-      if (accumulate) {
-        _mm256_storeu_ps(cr, _mm256_add_ps(acc[r][0], _mm256_loadu_ps(cr)));
-        _mm256_storeu_ps(cr + 8, _mm256_add_ps(acc[r][1], _mm256_loadu_ps(cr + 8)));
+    __m256 v0 = acc[r][0];
+    __m256 v1 = acc[r][1];
+    if (accumulate) {
+      if (cols == NR) {
+        v0 = _mm256_add_ps(v0, _mm256_loadu_ps(cr));
+        v1 = _mm256_add_ps(v1, _mm256_loadu_ps(cr + 8));
       } else {
-        _mm256_storeu_ps(cr, acc[r][0]);
-        _mm256_storeu_ps(cr + 8, acc[r][1]);
+        for (int j = 0; j < NR; j++) tmp[j] = j < cols ? cr[j] : 0.0f;
+        v0 = _mm256_add_ps(v0, _mm256_loadu_ps(tmp));
+        v1 = _mm256_add_ps(v1, _mm256_loadu_ps(tmp + 8));
       }
+    }
+    if (last) {
+      v0 = epilogue(v0, bias0, act);
+      v1 = epilogue(v1, bias1, act);
+    }
+    if (cols == NR) {
+      _mm256_storeu_ps(cr, v0);
+      _mm256_storeu_ps(cr + 8, v1);
     } else {
-      _mm256_storeu_ps(tmp, acc[r][0]);
-      _mm256_storeu_ps(tmp + 8, acc[r][1]);
-      for (int j = 0; j < cols; j++) cr[j] = accumulate ? cr[j] + tmp[j] : tmp[j];
+      _mm256_storeu_ps(tmp, v0);
+      _mm256_storeu_ps(tmp + 8, v1);
+      for (int j = 0; j < cols; j++) cr[j] = tmp[j];
     }
   }
 }
@@ -82,28 +129,20 @@ __attribute__((target("avx2,fma"))) static void tile(const float *a, int lda, co
 static void *run_job(void *arg) {
   const Job *job = (const Job *)arg;
   const int panels = (job->n + NR - 1) / NR;
-  for (int k0 = 0; k0 < job->k; k0 += KC) {
-    const int kc = job->k - k0 < KC ? job->k - k0 : KC;
+  /* A K of 0 still writes act(bias): one pass over an all-zero block of depth 0. */
+  const int kTotal = job->k;
+  for (int k0 = 0; k0 < kTotal || (kTotal == 0 && k0 == 0); k0 += KC) {
+    const int kc = kTotal - k0 < KC ? kTotal - k0 : KC;
+    const int last = k0 + KC >= kTotal;
     for (int jp = 0; jp < panels; jp++) {
-      const float *bp = job->bp + (size_t)jp * job->k * NR + (size_t)k0 * NR;
+      const float *bp = job->bp + (size_t)jp * kTotal * NR + (size_t)k0 * NR;
       const int cols = job->n - jp * NR < NR ? job->n - jp * NR : NR;
+      float bias16[NR];
+      for (int j = 0; j < NR; j++) bias16[j] = job->bias && j < cols ? job->bias[jp * NR + j] : 0.0f;
       for (int i = job->m0; i < job->m1; i += MR) {
         const int rows = job->m1 - i < MR ? job->m1 - i : MR;
-        tile(job->a + (size_t)i * job->lda + k0, job->lda, bp, kc, job->c + (size_t)i * job->ldc + jp * NR, job->ldc, rows, cols, k0 > 0);
-      }
-    }
-  }
-  if (job->k == 0) {
-    for (int i = job->m0; i < job->m1; i++) memset(job->c + (size_t)i * job->ldc, 0, sizeof(float) * job->n);
-  }
-  if (job->bias || job->act) {
-    for (int i = job->m0; i < job->m1; i++) {
-      float *cr = job->c + (size_t)i * job->ldc;
-      for (int j = 0; j < job->n; j++) {
-        float v = cr[j] + (job->bias ? job->bias[j] : 0.0f);
-        if (job->act == 1) v = v > 0.0f ? v : 0.0f;
-        else if (job->act == 2) v = 1.0f / (1.0f + expf(-v));
-        cr[j] = v;
+        tile(job->a + (size_t)i * job->lda + k0, job->lda, bp, kc, job->c + (size_t)i * job->ldc + jp * NR, job->ldc, rows, cols,
+             k0 > 0, last, bias16, job->act);
       }
     }
   }

@@ -11,7 +11,7 @@ import { UsageError } from './errors.js';
  * float32 matrices with AVX2 + FMA, in place on the wasm backend's memory: it reads the
  * operands where tfjs keeps them and writes the output tensor's memory, with no copy. It
  * replaces the wasm backend's BatchMatMul and _FusedMatMul kernels (linear, relu and sigmoid
- * activations; anything else goes to the original kernel). XNNPACK's wasm SIMD runs 128-bit
+ * activations, and silu, which tfjs's kernels lack; anything else goes to the original kernel). XNNPACK's wasm SIMD runs 128-bit
  * vectors without fused multiply-add; the native kernel runs 256-bit FMA, 2-4x the rate here.
  */
 
@@ -34,7 +34,8 @@ interface KernelArgs {
   attrs: Record<string, unknown>;
 }
 
-const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, sigmoid: 2 };
+/** Fused activations the native kernel applies; 'silu' (v sigmoid(v)) is its own, see fusedSiluAvailable. */
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, sigmoid: 2, silu: 3 };
 
 /** Where the built addon lies: native/build/Release under the package root (from src/ or dist/src/). */
 function addonPath(): string | undefined {
@@ -111,6 +112,15 @@ function nativeMatMul(gemm: NativeGemm, threads: number, args: KernelArgs, fused
 }
 
 let installed: { threads: number } | undefined;
+
+/**
+ * Whether tf.fused.matMul may be given activation 'silu' now: the native kernels are installed,
+ * the wasm backend is in use, and no gradient tape records (tfjs only runs the fused kernel
+ * then; under a tape it would apply the activation itself, and knows no 'silu').
+ */
+export function fusedSiluAvailable(): boolean {
+  return installed !== undefined && tf.getBackend() === 'wasm' && tf.engine().state.gradientDepth === 0;
+}
 
 /**
  * Replaces the wasm backend's BatchMatMul and _FusedMatMul kernels with the native product

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, test } from 'vitest';
 import { selectBackend } from '../src/backend.js';
-import { loadNativeGemm } from '../src/native.js';
+import { denseSilu } from '../src/models/layers.js';
+import { fusedSiluAvailable, loadNativeGemm } from '../src/native.js';
 
 /*
  * The native matMul kernels (src/native.ts, native/sde_gemm.c) replace the wasm backend's
@@ -103,5 +104,32 @@ describe('matrix products on the selected backend (native kernels when built)', 
     // dA = dY B^T, dB = A^T dY.
     expectClose(ga, reference(dy, b, m, n, k, false, true), n);
     expectClose(gb, reference(a, dy, k, m, n, true, false), m);
+  });
+
+  test('denseSilu outside a gradient tape (the native fused SiLU when installed) equals float64 silu(x w + b)', async () => {
+    const info = await selectBackend('auto');
+    expect(fusedSiluAvailable()).toBe(info.nativeMatMul !== null);
+    const [m, k, n] = [301, 34, 128];
+    const x = values(m * k, 31).map((v) => 4 * v);
+    const w = values(k * n, 32);
+    const bias = values(n, 33);
+    const got = tf.tidy(() => denseSilu(tf.tensor2d(x, [m, k]), tf.tensor2d(w, [k, n]), tf.tensor1d(bias)).dataSync());
+    const want = reference(x, w, m, k, n, false, false).map((v, i) => {
+      const z = v + bias[i % n];
+      return z / (1 + Math.exp(-z));
+    });
+    expectClose(got, want, 4 * k);
+    // Under a tape the layer's own custom gradient runs; its value agrees.
+    const taped = tf.tidy(() => {
+      const [xt, wt, bt] = [tf.tensor2d(x, [m, k]), tf.tensor2d(w, [k, n]), tf.tensor1d(bias)];
+      let value: Float32Array | undefined;
+      tf.grad((v: tf.Tensor) => {
+        const y = denseSilu(v, wt, bt);
+        value = y.dataSync() as Float32Array;
+        return tf.sum(y);
+      })(xt);
+      return value!;
+    });
+    expectClose(taped, want, 4 * k);
   });
 });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedSiluAvailable } from '../native.js';
 
 /*
  * Layers as plain functions of tensors, with hand-written gradients where tfjs's automatic ones
@@ -65,8 +66,12 @@ const denseSiluOp = custom<(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tens
   };
 });
 
-/** silu(x w + b), fused with its gradient. */
+/**
+ * silu(x w + b), fused with its gradient; without a gradient tape on the native kernels, one
+ * fused product with the activation in its epilogue (src/native.ts).
+ */
 export function denseSilu(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  if (fusedSiluAvailable()) return tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation: 'silu' as 'linear' }) as tf.Tensor2D;
   return denseSiluOp(x, w, b);
 }
 

@@ -10,7 +10,9 @@ import type { ParamSpec, Params } from './params.js';
  * concatenated to the input ('concat') or, projected to each hidden width by one matMul,
  * added to every hidden pre-activation ('add'). With `numClasses` = K, a learned label
  * embedding c(y) (K + 1 rows, the last the null label) is added to the time embedding first:
- * e = e(t) + c(y), then concatenated or projected as above.
+ * e = e(t) + c(y), then concatenated or projected as above. With one t for the whole batch (a
+ * sampler's step), the concatenation is never formed: its part of the first layer is one row
+ * e W0[dim:] + b0, added as that layer's bias.
  */
 export interface MLPConfig {
   arch: 'mlp';
@@ -64,6 +66,16 @@ export function createMLP(config: MLPConfig): Network {
     return tf.tidy(() => {
       if (x.rank !== 2 || x.shape[1] !== dim) throw new Error(`mlp: expected input [batch, ${dim}], got [${x.shape}]`);
       const B = x.shape[0];
+      const sharedTime = t.rank === 0 || (t.rank === 1 && t.shape[0] === 1);
+      if (timeConditioning === 'concat' && sharedTime && numClasses === undefined) {
+        // One t for the batch: [x, e] W0 + b0 = x W0[:dim] + (e W0[dim:] + b0), the bracket one row used as the bias.
+        const w0 = params['h0.w'];
+        const h0 = hidden[0];
+        const rowBias = dense(timeEmbedding(params, t, 1), tf.slice(w0, [dim, 0], [E, h0]), params['h0.b']).reshape([h0]);
+        let h: tf.Tensor = denseSilu(x, tf.slice(w0, [0, 0], [dim, h0]), rowBias);
+        for (let i = 1; i < hidden.length; i++) h = denseSilu(h, params[`h${i}.w`], params[`h${i}.b`]);
+        return dense(h, params['out.w'], params['out.b']);
+      }
       const temb = timeEmbedding(params, t, B);
       const emb = numClasses === undefined ? temb : tf.add(temb, labelEmbedding(params, labels, B, numClasses));
       let h: tf.Tensor;

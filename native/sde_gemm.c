@@ -8,7 +8,7 @@
  *
  * Blocking: B is packed into column panels of 16 (zero-padded), K in blocks of KC; a 6 x 16
  * register tile (12 ymm accumulators) per micro-kernel call, A read in place by broadcasts
- * (A^T is packed first). Bias and activation are applied to the registers of the last K block
+ * (A^T is read in place too, with swapped strides). Bias and activation are applied to the registers of the last K block
  * before they are stored (e^x by a Cephes-style polynomial, relative error ~1e-7). Rows are
  * split across up to `threads` POSIX threads.
  */
@@ -25,8 +25,8 @@
 #define KC 256
 
 typedef struct {
-  const float *a; /* M x K, row-major, leading dimension lda */
-  int lda;
+  const float *a; /* element (i, p) of op(A) at a[i * rs + p * ps]: rs = K, ps = 1, or transposed rs = 1, ps = M */
+  long rs, ps;
   const float *bp; /* packed B: ceil(N/16) panels of K x 16 */
   float *c;
   int ldc;
@@ -67,33 +67,29 @@ __attribute__((target("avx2,fma"))) static inline __m256 epilogue(__m256 v, __m2
  * C[rows x cols] (+)= A[rows x kc] B-panel[kc x 16]; accumulate adds to what C holds (K blocks
  * after the first); `last` (the last K block) applies bias (16 values, zero-padded) and act.
  */
-__attribute__((target("avx2,fma"))) static void tile(const float *a, int lda, const float *bp, int kc, float *c, int ldc,
+/* acc += A[rows x kc] B-panel, A's element (r, p) at a[r * rs + p * ps]; `rows` and the strides
+   are compile-time constants at the call sites that matter, so the loops unroll into registers. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void accumulate_tile(__m256 acc[MR][2], const float *a, long rs, long ps,
+                                                                                    const float *bp, int kc, int rows) {
+  for (int p = 0; p < kc; p++) {
+    __m256 b0 = _mm256_loadu_ps(bp + p * NR);
+    __m256 b1 = _mm256_loadu_ps(bp + p * NR + 8);
+    for (int r = 0; r < rows; r++) {
+      __m256 av = _mm256_broadcast_ss(a + r * rs + p * ps);
+      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+}
+
+__attribute__((target("avx2,fma"))) static void tile(const float *a, long rs, long ps, const float *bp, int kc, float *c, int ldc,
                                                       int rows, int cols, int accumulate, int last, const float *bias16, int act) {
   __m256 acc[MR][2];
   for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-  /* The full tile has a constant row count, which lets the compiler keep all 12 accumulators in
-     registers; the edge tile (rows < MR) runs the same loop with a variable bound. */
-  if (rows == MR) {
-    for (int p = 0; p < kc; p++) {
-      __m256 b0 = _mm256_loadu_ps(bp + p * NR);
-      __m256 b1 = _mm256_loadu_ps(bp + p * NR + 8);
-      for (int r = 0; r < MR; r++) {
-        __m256 av = _mm256_broadcast_ss(a + r * lda + p);
-        acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
-      }
-    }
-  } else {
-    for (int p = 0; p < kc; p++) {
-      __m256 b0 = _mm256_loadu_ps(bp + p * NR);
-      __m256 b1 = _mm256_loadu_ps(bp + p * NR + 8);
-      for (int r = 0; r < rows; r++) {
-        __m256 av = _mm256_broadcast_ss(a + r * lda + p);
-        acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
-      }
-    }
-  }
+  /* Full tiles get constant row counts and strides (plain A: ps = 1; transposed A: rs = 1). */
+  if (rows == MR && ps == 1) accumulate_tile(acc, a, rs, 1, bp, kc, MR);
+  else if (rows == MR && rs == 1) accumulate_tile(acc, a, 1, ps, bp, kc, MR);
+  else accumulate_tile(acc, a, rs, ps, bp, kc, rows);
   const __m256 bias0 = _mm256_loadu_ps(bias16);
   const __m256 bias1 = _mm256_loadu_ps(bias16 + 8);
   float tmp[NR];
@@ -134,14 +130,22 @@ static void *run_job(void *arg) {
   for (int k0 = 0; k0 < kTotal || (kTotal == 0 && k0 == 0); k0 += KC) {
     const int kc = kTotal - k0 < KC ? kTotal - k0 : KC;
     const int last = k0 + KC >= kTotal;
-    for (int jp = 0; jp < panels; jp++) {
-      const float *bp = job->bp + (size_t)jp * kTotal * NR + (size_t)k0 * NR;
-      const int cols = job->n - jp * NR < NR ? job->n - jp * NR : NR;
-      float bias16[NR];
-      for (int j = 0; j < NR; j++) bias16[j] = job->bias && j < cols ? job->bias[jp * NR + j] : 0.0f;
-      for (int i = job->m0; i < job->m1; i += MR) {
+    /* Plain A: a 16-column panel of B stays in L1 while the row blocks pass. Transposed A: a row
+       block's strided columns of A stay in L1 while the panels pass (each cache line of A^T holds
+       only a few of the block's values, so re-reading it per panel would waste bandwidth). */
+    const int transposed = job->ps != 1;
+    const int outer = transposed ? (job->m1 - job->m0 + MR - 1) / MR : panels;
+    const int inner = transposed ? panels : (job->m1 - job->m0 + MR - 1) / MR;
+    for (int o = 0; o < outer; o++) {
+      for (int q = 0; q < inner; q++) {
+        const int jp = transposed ? q : o;
+        const int i = job->m0 + MR * (transposed ? o : q);
+        const float *bp = job->bp + (size_t)jp * kTotal * NR + (size_t)k0 * NR;
+        const int cols = job->n - jp * NR < NR ? job->n - jp * NR : NR;
+        float bias16[NR];
+        for (int j = 0; j < NR; j++) bias16[j] = job->bias && j < cols ? job->bias[jp * NR + j] : 0.0f;
         const int rows = job->m1 - i < MR ? job->m1 - i : MR;
-        tile(job->a + (size_t)i * job->lda + k0, job->lda, bp, kc, job->c + (size_t)i * job->ldc + jp * NR, job->ldc, rows, cols,
+        tile(job->a + i * job->rs + k0 * job->ps, job->rs, job->ps, bp, kc, job->c + (size_t)i * job->ldc + jp * NR, job->ldc, rows, cols,
              k0 > 0, last, bias16, job->act);
       }
     }
@@ -177,14 +181,6 @@ static int cpu_ok(void) {
 static void gemm(float *base, int64_t aOff, int64_t bOff, int64_t cOff, int64_t biasOff, int m, int n, int k, int transposeA,
                  int transposeB, int act, int threads) {
   const float *a = base + aOff;
-  float *at = NULL;
-  if (transposeA) {
-    /* A is stored K x M; make it M x K. */
-    at = (float *)malloc(sizeof(float) * (size_t)m * (size_t)(k > 0 ? k : 1));
-    for (int p = 0; p < k; p++)
-      for (int i = 0; i < m; i++) at[(size_t)i * k + p] = a[(size_t)p * m + i];
-    a = at;
-  }
   const int panels = (n + NR - 1) / NR;
   float *bp = (float *)aligned_alloc(32, sizeof(float) * ((size_t)panels * (size_t)(k > 0 ? k : 1) * NR + 8));
   pack_b(base + bOff, k, n, transposeB, bp);
@@ -200,7 +196,8 @@ static void gemm(float *base, int64_t aOff, int64_t bOff, int64_t cOff, int64_t 
   for (int t = 0; t < threads; t++) {
     Job *j = &jobs[t];
     j->a = a;
-    j->lda = k;
+    j->rs = transposeA ? 1 : k;
+    j->ps = transposeA ? m : 1;
     j->bp = bp;
     j->c = base + cOff;
     j->ldc = n;
@@ -219,7 +216,6 @@ static void gemm(float *base, int64_t aOff, int64_t bOff, int64_t cOff, int64_t 
   for (int t = 1; t < threads; t++)
     if (started & (1 << t)) pthread_join(ids[t], NULL);
   free(bp);
-  free(at);
 }
 
 /* matmul(heap: Float32Array, a, b, c, bias, m, n, k, transposeA, transposeB, act, threads, batch, strideA, strideB, strideC) */

@@ -113,13 +113,18 @@ function nativeMatMul(gemm: NativeGemm, threads: number, args: KernelArgs, fused
 
 let installed: { threads: number } | undefined;
 
+/** Whether the native kernels serve the wasm backend's products now (transpose flags then cost no extra pass). */
+export function nativeMatMulInstalled(): boolean {
+  return installed !== undefined && tf.getBackend() === 'wasm';
+}
+
 /**
  * Whether tf.fused.matMul may be given activation 'silu' now: the native kernels are installed,
  * the wasm backend is in use, and no gradient tape records (tfjs only runs the fused kernel
  * then; under a tape it would apply the activation itself, and knows no 'silu').
  */
 export function fusedSiluAvailable(): boolean {
-  return installed !== undefined && tf.getBackend() === 'wasm' && tf.engine().state.gradientDepth === 0;
+  return nativeMatMulInstalled() && tf.engine().state.gradientDepth === 0;
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { fusedSiluAvailable } from '../native.js';
+import { fusedSiluAvailable, nativeMatMulInstalled } from '../native.js';
 
 /*
  * Layers as plain functions of tensors, with hand-written gradients where tfjs's automatic ones
@@ -18,8 +18,9 @@ function custom<F>(f: unknown): F {
   return tf.customGrad(f as CustomFn) as unknown as F;
 }
 
-/** x^T y for 2-D x [n, a], y [n, b] -> [a, b], as transpose + plain matMul. */
+/** x^T y for 2-D x [n, a], y [n, b] -> [a, b]: the transpose flag on the native kernels, else transpose + plain matMul. */
 function matMulTA(x: tf.Tensor, y: tf.Tensor): tf.Tensor2D {
+  if (nativeMatMulInstalled()) return tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D, true, false);
   return tf.matMul(tf.transpose(x as tf.Tensor2D), y as tf.Tensor2D);
 }
 
@@ -29,8 +30,9 @@ function sumRows(dy: tf.Tensor): tf.Tensor1D {
   return tf.matMul(tf.ones([1, n]), dy as tf.Tensor2D).reshape([-1]) as tf.Tensor1D;
 }
 
-/** dy w^T -> [n, a] for dy [n, b], w [a, b]. */
+/** dy w^T -> [n, a] for dy [n, b], w [a, b] (the transpose flag on the native kernels, which pack B either way). */
 function matMulTB(dy: tf.Tensor, w: tf.Tensor): tf.Tensor2D {
+  if (nativeMatMulInstalled()) return tf.matMul(dy as tf.Tensor2D, w as tf.Tensor2D, false, true);
   return tf.matMul(dy as tf.Tensor2D, tf.transpose(w as tf.Tensor2D));
 }
 

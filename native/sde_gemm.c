@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 #define MR 6
 #define NR 16
@@ -251,6 +252,77 @@ static napi_value js_matmul(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Reads the Float32Array heap (argument 0) and `count` int64/double arguments after it; 0 on success. */
+static int heap_args(napi_env env, napi_callback_info info, size_t count, float **heap, size_t *length, double *out) {
+  size_t argc = 16;
+  napi_value args[16];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  napi_typedarray_type type;
+  void *data;
+  napi_value buffer;
+  size_t byteOffset;
+  if (argc != count + 1 || napi_get_typedarray_info(env, args[0], &type, length, &data, &buffer, &byteOffset) != napi_ok ||
+      type != napi_float32_array) {
+    napi_throw_type_error(env, NULL, "sde_gemm: expected a Float32Array heap and numbers");
+    return 1;
+  }
+  for (size_t i = 0; i < count; i++) napi_get_value_double(env, args[i + 1], &out[i]);
+  *heap = (float *)data;
+  return 0;
+}
+
+/*
+ * adam(heap, p, g, m, v, n, factor, lr, beta1, beta2, eps): one Adam step in place on n values,
+ * with the clip factor f read from heap[factor]:
+ *   m <- beta1 m + f (1 - beta1) g,  v <- beta2 v + f^2 (1 - beta2) g^2,  p <- p - lr m / (sqrt(v) + eps)
+ * (lr already carries the bias corrections), the same arithmetic as src/train/adam.ts.
+ */
+static napi_value js_adam(napi_env env, napi_callback_info info) {
+  float *heap;
+  size_t length;
+  double a[10];
+  if (heap_args(env, info, 10, &heap, &length, a)) return NULL;
+  const int64_t p = (int64_t)a[0], g = (int64_t)a[1], m = (int64_t)a[2], v = (int64_t)a[3], n = (int64_t)a[4], fo = (int64_t)a[5];
+  if (n < 0 || p < 0 || g < 0 || m < 0 || v < 0 || fo < 0 || p + n > (int64_t)length || g + n > (int64_t)length ||
+      m + n > (int64_t)length || v + n > (int64_t)length || fo >= (int64_t)length) {
+    napi_throw_range_error(env, NULL, "sde_gemm.adam: operands out of range");
+    return NULL;
+  }
+  /* Each constant rounded to float32 as the tensor version rounds it (1 - beta in float64 first). */
+  const float f = heap[fo];
+  const float b1 = (float)a[7], b2 = (float)a[8], eps = (float)a[9], negLr = (float)(-a[6]);
+  const float c1 = f * (float)(1.0 - a[7]), c2 = (f * f) * (float)(1.0 - a[8]);
+  float *pp = heap + p, *mm = heap + m, *vv = heap + v;
+  const float *gg = heap + g;
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = gg[i];
+    const float mi = mm[i] * b1 + gi * c1;
+    const float vi = vv[i] * b2 + (gi * gi) * c2;
+    mm[i] = mi;
+    vv[i] = vi;
+    pp[i] = pp[i] + negLr * (mi / (sqrtf(vi) + eps));
+  }
+  return NULL;
+}
+
+/* ema(heap, e, p, n, rate): e <- e - rate (e - p) in place on n values (src/train/ema.ts). */
+static napi_value js_ema(napi_env env, napi_callback_info info) {
+  float *heap;
+  size_t length;
+  double a[4];
+  if (heap_args(env, info, 4, &heap, &length, a)) return NULL;
+  const int64_t e = (int64_t)a[0], p = (int64_t)a[1], n = (int64_t)a[2];
+  if (n < 0 || e < 0 || p < 0 || e + n > (int64_t)length || p + n > (int64_t)length) {
+    napi_throw_range_error(env, NULL, "sde_gemm.ema: operands out of range");
+    return NULL;
+  }
+  const float rate = (float)a[3];
+  float *ee = heap + e;
+  const float *pp = heap + p;
+  for (int64_t i = 0; i < n; i++) ee[i] = ee[i] - rate * (ee[i] - pp[i]);
+  return NULL;
+}
+
 static napi_value js_supported(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
@@ -262,6 +334,10 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "matmul", NAPI_AUTO_LENGTH, js_matmul, NULL, &fn);
   napi_set_named_property(env, exports, "matmul", fn);
+  napi_create_function(env, "adam", NAPI_AUTO_LENGTH, js_adam, NULL, &fn);
+  napi_set_named_property(env, exports, "adam", fn);
+  napi_create_function(env, "ema", NAPI_AUTO_LENGTH, js_ema, NULL, &fn);
+  napi_set_named_property(env, exports, "ema", fn);
   napi_create_function(env, "supported", NAPI_AUTO_LENGTH, js_supported, NULL, &fn);
   napi_set_named_property(env, exports, "supported", fn);
   return exports;

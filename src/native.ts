@@ -17,6 +17,10 @@ import { UsageError } from './errors.js';
 
 interface NativeGemm {
   supported(): boolean;
+  /** heap, p, g, m, v, n, factor (offset of the clip factor), lr, beta1, beta2, eps: Adam in place. */
+  adam(heap: Float32Array, ...args: number[]): void;
+  /** heap, e, p, n, rate: e <- e - rate (e - p) in place. */
+  ema(heap: Float32Array, ...args: number[]): void;
   /** heap, a, b, c, bias (element offsets; bias < 0: none), m, n, k, transposeA, transposeB, act, threads, batch, strideA, strideB, strideC. */
   matmul(heap: Float32Array, ...args: number[]): void;
 }
@@ -26,6 +30,7 @@ interface WasmBackendLike {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(id: unknown): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: string): tf.TensorInfo;
+  refCount(dataId: unknown): number;
 }
 
 interface KernelArgs {
@@ -112,6 +117,7 @@ function nativeMatMul(gemm: NativeGemm, threads: number, args: KernelArgs, fused
 }
 
 let installed: { threads: number } | undefined;
+let addon: NativeGemm | undefined;
 
 /** Whether the native kernels serve the wasm backend's products now (transpose flags then cost no extra pass). */
 export function nativeMatMulInstalled(): boolean {
@@ -149,5 +155,48 @@ export function installNativeMatMul(): { threads: number } | undefined {
     });
   }
   installed = { threads };
+  addon = gemm;
   return installed;
+}
+
+/**
+ * The wasm backend and its float32 heap offsets of `tensors` when the native kernels are
+ * installed, the heap is an ArrayBuffer, and each of `owned` holds its memory alone (no other
+ * tensor shares its data, so writing it in place changes nothing else); undefined otherwise.
+ */
+function inPlace(owned: tf.Tensor[], read: tf.Tensor[]): { heap: Float32Array; offsets: number[] } | undefined {
+  if (!addon || !nativeMatMulInstalled()) return undefined;
+  const backend = tf.backend() as unknown as WasmBackendLike;
+  if (!(backend.wasm.HEAPU8.buffer instanceof ArrayBuffer)) return undefined;
+  const all = [...owned, ...read];
+  if (!all.every((t) => t.dtype === 'float32' && !t.isDisposed)) return undefined;
+  if (!owned.every((t) => backend.refCount(t.dataId) === 1)) return undefined;
+  const offsets = all.map((t) => backend.dataIdMap.get(t.dataId).memoryOffset / 4);
+  if (!offsets.every(Number.isInteger)) return undefined;
+  return { heap: new Float32Array(backend.wasm.HEAPU8.buffer), offsets };
+}
+
+/**
+ * One Adam step in place with the native kernel (the arithmetic of src/train/adam.ts, float32
+ * constants rounded the same way): m <- beta1 m + f (1 - beta1) g, v <- beta2 v + f^2 (1 - beta2) g^2,
+ * p <- p - lr m / (sqrt(v) + eps), f the clip factor (a scalar tensor). Returns false, changing
+ * nothing, when it cannot run in place (then the caller runs the tensor version).
+ */
+export function nativeAdamStep(p: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.Variable, factor: tf.Scalar, lr: number, beta1: number, beta2: number, eps: number): boolean {
+  if (g.size !== p.size || m.size !== p.size || v.size !== p.size) return false;
+  const target = inPlace([p, m, v], [g, factor]);
+  if (!target) return false;
+  const [po, mo, vo, go, fo] = target.offsets;
+  addon!.adam(target.heap, po, go, mo, vo, p.size, fo, lr, beta1, beta2, eps);
+  return true;
+}
+
+/** e <- e - rate (e - p) in place with the native kernel; false (nothing changed) when it cannot run in place. */
+export function nativeEmaStep(e: tf.Variable, p: tf.Tensor, rate: number): boolean {
+  if (e.size !== p.size) return false;
+  const target = inPlace([e], [p]);
+  if (!target) return false;
+  const [eo, po] = target.offsets;
+  addon!.ema(target.heap, eo, po, e.size, rate);
+  return true;
 }

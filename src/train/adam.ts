@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerState } from '../models/checkpoint.js';
+import { nativeAdamStep } from '../native.js';
 
 /**
  * Adam (Kingma & Ba 2015) with linear learning-rate warm-up and clipping by the global gradient
@@ -87,6 +88,8 @@ export class Adam {
         const g = grads[k];
         const m = this.m[k];
         const v = this.v[k];
+        // The native kernel updates p, m and v in place when they own their memory; else tensors.
+        if (nativeAdamStep(vars[k], g, m, v, factor as tf.Scalar, lrT, beta1, beta2, this.config.epsilon)) continue;
         m.assign(tf.add(tf.mul(m, this.consts.b1), tf.mul(g, c1)));
         v.assign(tf.add(tf.mul(v, this.consts.b2), tf.mul(tf.square(g), c2)));
         vars[k].assign(tf.add(vars[k], tf.mul(lr, tf.div(m, tf.add(tf.sqrt(v), this.consts.eps)))));

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Params } from '../models/params.js';
+import { nativeEmaStep } from '../native.js';
 
 /**
  * Exponential moving average of parameters, as used for sampling (Song & Ermon 2020):
@@ -29,7 +30,10 @@ export class EMA {
     const keep = this.decayAt(n);
     tf.tidy(() => {
       const rate = tf.scalar(1 - keep);
-      for (const [k, s] of Object.entries(this.shadow)) s.assign(tf.sub(s, tf.mul(rate, tf.sub(s, params[k]))));
+      for (const [k, s] of Object.entries(this.shadow)) {
+        // In place with the native kernel when the average owns its memory; else tensors.
+        if (!nativeEmaStep(s, params[k], 1 - keep)) s.assign(tf.sub(s, tf.mul(rate, tf.sub(s, params[k]))));
+      }
     });
   }
 

@@ -6,7 +6,8 @@
  * steps on its log-SNR grid and at 10, 12 and 15 on the quadratic grid, each scored by sliced W2 against held-out moons. Every figure is the median of
  * --repeats runs after a warm-up. Progress goes to stderr. Two times to quality: the fastest run
  * within 1.1x of this run's best sliced W2, and within 1.1x of the peer's best (PEER_BEST_SW2).
- * The wasm thread count is SDE_WASM_THREADS (default 1 = the stock single-threaded binary).
+ * The wasm thread count is SDE_WASM_THREADS (default 1 = the stock single-threaded binary); the
+ * native matMul's is SDE_NATIVE_THREADS (default 1).
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
@@ -131,6 +132,8 @@ async function main(): Promise<void> {
     backendDescription: backend.description,
     // Threads the wasm backend computes on (SDE_WASM_THREADS, default the idle cores); 'native' for tfjs-node.
     threads: backend.threads ?? 'native',
+    // The native AVX2 matMul kernels and their threads (SDE_NATIVE_THREADS), or null when not in use.
+    nativeMatMul: backend.nativeMatMul,
     repeats,
     n,
     trainStepsPerSec: { batch512: steps512, batch2048: steps2048 },

@@ -18,7 +18,7 @@ import { backendFromArgs, emit, withCommonOptions } from '../common.js';
 import { formatTable } from '../format.js';
 import { checkSampleCount, integerAtLeast } from '../validate.js';
 
-const DEMO_SOLVERS: SolverName[] = ['euler-maruyama', 'ddpm', 'ode-rk45', 'dpm-solver'];
+const DEMO_SOLVERS: SolverName[] = ['euler-maruyama', 'ddpm', 'ode-rk45', 'dpm-solver++'];
 const DEMO_STEPS = [10, 20, 50, 200];
 const DEMO_TOLERANCES = [1e-2, 1e-3, 1e-4];
 

@@ -84,13 +84,13 @@ describe('sde train', () => {
 });
 
 describe('sde demo', () => {
-  test('trains, samples with euler-maruyama, ddpm, ode-rk45 and dpm-solver, writes samples and a report', () => {
+  test('trains, samples with euler-maruyama, ddpm, ode-rk45 and dpm-solver++, writes samples and a report', () => {
     const r = runCli(['demo', '--iters', '40', '--n', '100', '--out', 'demo', '--json'], { cwd: dir });
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout);
     const solvers = new Set(summary.rows.map((row: { solver: string }) => row.solver));
-    expect([...solvers]).toEqual(['euler-maruyama', 'ddpm', 'ode-rk45', 'dpm-solver']);
-    for (const f of ['report.html', 'summary.json', 'samples-euler-maruyama.csv', 'samples-ddpm.csv', 'samples-ode-rk45.csv', 'samples-dpm-solver.csv']) {
+    expect([...solvers]).toEqual(['euler-maruyama', 'ddpm', 'ode-rk45', 'dpm-solver++']);
+    for (const f of ['report.html', 'summary.json', 'samples-euler-maruyama.csv', 'samples-ddpm.csv', 'samples-ode-rk45.csv', 'samples-dpm-solver++.csv']) {
       expect(fs.existsSync(path.join(dir, 'demo', f)), f).toBe(true);
     }
     expect(fs.readFileSync(path.join(dir, 'demo', 'samples-ddpm.csv'), 'utf8').trim().split('\n')).toHaveLength(100);

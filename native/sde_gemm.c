@@ -1,5 +1,6 @@
 /*
- * sde_gemm: a float32 matrix product with bias and activation for x86-64 CPUs with AVX2 and FMA,
+ * sde_gemm: a float32 matrix product with bias and activation for x86-64 CPUs with AVX2 and FMA
+ * (and AVX-512 where present),
  * run in place on the memory of tfjs's WebAssembly backend (src/native.ts registers it as the
  * wasm backend's MatMul kernels when this addon builds and the CPU supports it).
  *
@@ -7,7 +8,8 @@
  *   act: none | relu | sigmoid 1/(1 + e^-v) | silu v/(1 + e^-v)
  *
  * Blocking: B is packed into column panels of 16 (zero-padded), K in blocks of KC; a 6 x 16
- * register tile (12 ymm accumulators) per micro-kernel call, A read in place by broadcasts
+ * register tile (12 ymm accumulators) per micro-kernel call (AVX-512: panels of 32, 12 x 32
+ * tiles in 24 zmm accumulators, edge columns masked), A read in place by broadcasts
  * (A^T is read in place too, with swapped strides). Bias and activation are applied to the registers of the last K block
  * before they are stored (e^x by a Cephes-style polynomial, relative error ~1e-7). Rows are
  * split across up to `threads` POSIX threads.
@@ -24,6 +26,8 @@
 #define MR 6
 #define NR 16
 #define KC 256
+#define MR_WIDE 12
+#define NR_WIDE 32
 
 typedef struct {
   const float *a; /* element (i, p) of op(A) at a[i * rs + p * ps]: rs = K, ps = 1, or transposed rs = 1, ps = M */
@@ -34,6 +38,7 @@ typedef struct {
   int m0, m1, n, k;
   const float *bias;
   int act;
+  int wide; /* AVX-512 tiles (MR_WIDE x NR_WIDE) instead of AVX2 ones */
 } Job;
 
 /* e^x for 8 floats: x = n ln2 + r, e^r by a degree-5 polynomial (Cephes expf), 2^n from the exponent bits. */
@@ -123,48 +128,122 @@ __attribute__((target("avx2,fma"))) static void tile(const float *a, long rs, lo
   }
 }
 
+/* The AVX-512 versions: e^x for 16 floats, and a 12 x 32 tile (24 zmm accumulators). */
+__attribute__((target("avx512f"))) static inline __m512 exp16(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+  __m512 fx = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
+  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507e-3f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073e-3f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894e-2f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459e-1f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201e-1f));
+  y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
+  __m512i n = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(fx), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(y, _mm512_castsi512_ps(n));
+}
+
+__attribute__((target("avx512f"))) static inline __m512 epilogue16(__m512 v, __m512 bias, int act) {
+  v = _mm512_add_ps(v, bias);
+  if (act == 1) return _mm512_max_ps(v, _mm512_setzero_ps());
+  if (act >= 2) {
+    __m512 s = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), exp16(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+    return act == 2 ? s : _mm512_mul_ps(v, s);
+  }
+  return v;
+}
+
+__attribute__((target("avx512f"), always_inline)) static inline void accumulate_tile16(__m512 acc[MR_WIDE][2], const float *a, long rs, long ps,
+                                                                                     const float *bp, int kc, int rows) {
+  for (int p = 0; p < kc; p++) {
+    __m512 b0 = _mm512_loadu_ps(bp + p * NR_WIDE);
+    __m512 b1 = _mm512_loadu_ps(bp + p * NR_WIDE + 16);
+    for (int r = 0; r < rows; r++) {
+      __m512 av = _mm512_set1_ps(a[r * rs + p * ps]);
+      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+}
+
+__attribute__((target("avx512f"))) static void tile_wide(const float *a, long rs, long ps, const float *bp, int kc, float *c, int ldc,
+                                                           int rows, int cols, int accumulate, int last, const float *bias32, int act) {
+  __m512 acc[MR_WIDE][2];
+  for (int r = 0; r < MR_WIDE; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  if (rows == MR_WIDE && ps == 1) accumulate_tile16(acc, a, rs, 1, bp, kc, MR_WIDE);
+  else if (rows == MR_WIDE && rs == 1) accumulate_tile16(acc, a, 1, ps, bp, kc, MR_WIDE);
+  else accumulate_tile16(acc, a, rs, ps, bp, kc, rows);
+  /* Columns past `cols` are masked off in loads and stores. */
+  const __mmask16 m0 = cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+  const __mmask16 m1 = cols >= 32 ? (__mmask16)0xFFFF : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : (__mmask16)0;
+  const __m512 bias0 = _mm512_loadu_ps(bias32);
+  const __m512 bias1 = _mm512_loadu_ps(bias32 + 16);
+  for (int r = 0; r < rows; r++) {
+    float *cr = c + r * ldc;
+    __m512 v0 = acc[r][0];
+    __m512 v1 = acc[r][1];
+    if (accumulate) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cr));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr + 16));
+    }
+    if (last) {
+      v0 = epilogue16(v0, bias0, act);
+      v1 = epilogue16(v1, bias1, act);
+    }
+    _mm512_mask_storeu_ps(cr, m0, v0);
+    _mm512_mask_storeu_ps(cr + 16, m1, v1);
+  }
+}
+
 static void *run_job(void *arg) {
   const Job *job = (const Job *)arg;
-  const int panels = (job->n + NR - 1) / NR;
+  const int mr = job->wide ? MR_WIDE : MR;
+  const int nr = job->wide ? NR_WIDE : NR;
+  const int panels = (job->n + nr - 1) / nr;
   /* A K of 0 still writes act(bias): one pass over an all-zero block of depth 0. */
   const int kTotal = job->k;
   for (int k0 = 0; k0 < kTotal || (kTotal == 0 && k0 == 0); k0 += KC) {
     const int kc = kTotal - k0 < KC ? kTotal - k0 : KC;
     const int last = k0 + KC >= kTotal;
-    /* Plain A: a 16-column panel of B stays in L1 while the row blocks pass. Transposed A: a row
-       block's strided columns of A stay in L1 while the panels pass (each cache line of A^T holds
-       only a few of the block's values, so re-reading it per panel would waste bandwidth). */
+    /* Plain A: a panel of B stays in L1 while the row blocks pass. Transposed A: a row block's
+       strided columns of A stay in L1 while the panels pass (each cache line of A^T holds only a
+       few of the block's values, so re-reading it per panel would waste bandwidth). */
     const int transposed = job->ps != 1;
-    const int outer = transposed ? (job->m1 - job->m0 + MR - 1) / MR : panels;
-    const int inner = transposed ? panels : (job->m1 - job->m0 + MR - 1) / MR;
+    const int blocks = (job->m1 - job->m0 + mr - 1) / mr;
+    const int outer = transposed ? blocks : panels;
+    const int inner = transposed ? panels : blocks;
     for (int o = 0; o < outer; o++) {
       for (int q = 0; q < inner; q++) {
         const int jp = transposed ? q : o;
-        const int i = job->m0 + MR * (transposed ? o : q);
-        const float *bp = job->bp + (size_t)jp * kTotal * NR + (size_t)k0 * NR;
-        const int cols = job->n - jp * NR < NR ? job->n - jp * NR : NR;
-        float bias16[NR];
-        for (int j = 0; j < NR; j++) bias16[j] = job->bias && j < cols ? job->bias[jp * NR + j] : 0.0f;
-        const int rows = job->m1 - i < MR ? job->m1 - i : MR;
-        tile(job->a + i * job->rs + k0 * job->ps, job->rs, job->ps, bp, kc, job->c + (size_t)i * job->ldc + jp * NR, job->ldc, rows, cols,
-             k0 > 0, last, bias16, job->act);
+        const int i = job->m0 + mr * (transposed ? o : q);
+        const float *bp = job->bp + (size_t)jp * kTotal * nr + (size_t)k0 * nr;
+        const int cols = job->n - jp * nr < nr ? job->n - jp * nr : nr;
+        float bias[NR_WIDE];
+        for (int j = 0; j < nr; j++) bias[j] = job->bias && j < cols ? job->bias[jp * nr + j] : 0.0f;
+        const int rows = job->m1 - i < mr ? job->m1 - i : mr;
+        const float *a = job->a + i * job->rs + k0 * job->ps;
+        float *c = job->c + (size_t)i * job->ldc + jp * nr;
+        if (job->wide) tile_wide(a, job->rs, job->ps, bp, kc, c, job->ldc, rows, cols, k0 > 0, last, bias, job->act);
+        else tile(a, job->rs, job->ps, bp, kc, c, job->ldc, rows, cols, k0 > 0, last, bias, job->act);
       }
     }
   }
   return NULL;
 }
 
-/* Packs op(B) (K x N) into panels of K x 16, zero-padded. */
-static void pack_b(const float *b, int k, int n, int transposeB, float *out) {
-  const int panels = (n + NR - 1) / NR;
+/* Packs op(B) (K x N) into panels of K x nr, zero-padded. */
+static void pack_b(const float *b, int k, int n, int transposeB, int nr, float *out) {
+  const int panels = (n + nr - 1) / nr;
   for (int jp = 0; jp < panels; jp++) {
-    float *dst = out + (size_t)jp * k * NR;
+    float *dst = out + (size_t)jp * k * nr;
     for (int p = 0; p < k; p++) {
-      for (int jj = 0; jj < NR; jj++) {
-        const int j = jp * NR + jj;
+      for (int jj = 0; jj < nr; jj++) {
+        const int j = jp * nr + jj;
         float v = 0.0f;
         if (j < n) v = transposeB ? b[(size_t)j * k + p] : b[(size_t)p * n + j];
-        dst[p * NR + jj] = v;
+        dst[p * nr + jj] = v;
       }
     }
   }
@@ -175,6 +254,12 @@ static int cpu_ok(void) {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+/* AVX-512 tiles where the CPU has them, unless SDE_NATIVE_AVX512=0 (read at every product, so tests can switch). */
+static int use_wide(void) {
+  const char *env = getenv("SDE_NATIVE_AVX512");
+  return __builtin_cpu_supports("avx512f") && !(env && strcmp(env, "0") == 0);
+}
+
 /*
  * One product on `threads` threads: op(A) is M x K, op(B) K x N, C M x N, all row-major floats
  * in `base` at the given element offsets; bias (N values) at biasOffset, or none when < 0.
@@ -182,17 +267,20 @@ static int cpu_ok(void) {
 static void gemm(float *base, int64_t aOff, int64_t bOff, int64_t cOff, int64_t biasOff, int m, int n, int k, int transposeA,
                  int transposeB, int act, int threads) {
   const float *a = base + aOff;
-  const int panels = (n + NR - 1) / NR;
-  float *bp = (float *)aligned_alloc(32, sizeof(float) * ((size_t)panels * (size_t)(k > 0 ? k : 1) * NR + 8));
-  pack_b(base + bOff, k, n, transposeB, bp);
+  const int wide = use_wide();
+  const int mr = wide ? MR_WIDE : MR;
+  const int nr = wide ? NR_WIDE : NR;
+  const int panels = (n + nr - 1) / nr;
+  float *bp = (float *)aligned_alloc(64, sizeof(float) * ((size_t)panels * (size_t)(k > 0 ? k : 1) * nr + 16));
+  pack_b(base + bOff, k, n, transposeB, nr, bp);
   Job jobs[16];
   pthread_t ids[16];
   if (threads < 1) threads = 1;
   if (threads > 16) threads = 16;
   /* Below ~4 MFLOP a thread costs more than it saves. */
   if ((double)m * n * k < 2e6 * threads) threads = (int)((double)m * n * k / 2e6) > 1 ? (int)((double)m * n * k / 2e6) : 1;
-  if (threads > m / MR) threads = m / MR > 1 ? m / MR : 1;
-  const int chunk = ((m + threads - 1) / threads + MR - 1) / MR * MR;
+  if (threads > m / mr) threads = m / mr > 1 ? m / mr : 1;
+  const int chunk = ((m + threads - 1) / threads + mr - 1) / mr * mr;
   int started = 0;
   for (int t = 0; t < threads; t++) {
     Job *j = &jobs[t];
@@ -208,6 +296,7 @@ static void gemm(float *base, int64_t aOff, int64_t bOff, int64_t cOff, int64_t 
     j->k = k;
     j->bias = biasOff >= 0 ? base + biasOff : NULL;
     j->act = act;
+    j->wide = wide;
   }
   for (int t = 1; t < threads; t++) {
     if (jobs[t].m0 < jobs[t].m1 && pthread_create(&ids[t], NULL, run_job, &jobs[t]) == 0) started |= 1 << t;
@@ -323,6 +412,14 @@ static napi_value js_ema(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The vector extension the products use now: "avx512" or "avx2". */
+static napi_value js_isa(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_create_string_utf8(env, use_wide() ? "avx512" : "avx2", NAPI_AUTO_LENGTH, &result);
+  return result;
+}
+
 static napi_value js_supported(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
@@ -338,6 +435,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "adam", fn);
   napi_create_function(env, "ema", NAPI_AUTO_LENGTH, js_ema, NULL, &fn);
   napi_set_named_property(env, exports, "ema", fn);
+  napi_create_function(env, "isa", NAPI_AUTO_LENGTH, js_isa, NULL, &fn);
+  napi_set_named_property(env, exports, "isa", fn);
   napi_create_function(env, "supported", NAPI_AUTO_LENGTH, js_supported, NULL, &fn);
   napi_set_named_property(env, exports, "supported", fn);
   return exports;

@@ -17,8 +17,8 @@ export interface BackendInfo {
   description: string;
   /** Threads the wasm backend computes on (1 when single-threaded); null for other backends. */
   threads: number | null;
-  /** The native AVX2 matrix products replacing the wasm backend's (src/native.ts) and their threads; null when not in use. */
-  nativeMatMul: { threads: number } | null;
+  /** The native matrix products replacing the wasm backend's (src/native.ts): threads and 'avx512' | 'avx2'; null when not in use. */
+  nativeMatMul: { threads: number; isa: string } | null;
 }
 
 const require = createRequire(import.meta.url);
@@ -262,7 +262,7 @@ function describe(): BackendInfo {
     const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? wasmThreads : 1;
     // The native products work on the single-threaded binary's memory (an ArrayBuffer).
     const native = threads === 1 ? (installNativeMatMul() ?? null) : null;
-    const nativeText = native ? `; native AVX2 matMul, ${native.threads} thread${native.threads === 1 ? '' : 's'}` : '';
+    const nativeText = native ? `; native ${native.isa === 'avx512' ? 'AVX-512' : 'AVX2'} matMul, ${native.threads} thread${native.threads === 1 ? '' : 's'}` : '';
     return { backend, threads, nativeMatMul: native, description: `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${nativeText})` };
   }
   return { backend, threads: null, nativeMatMul: null, description: backend };

@@ -8,7 +8,7 @@ import { UsageError } from './errors.js';
 /*
  * Native matrix products for the wasm backend. The addon native/sde_gemm.c (built by
  * `npm ci` when a C compiler and Node's headers are there; skipped otherwise) multiplies
- * float32 matrices with AVX2 + FMA, in place on the wasm backend's memory: it reads the
+ * float32 matrices with AVX2 + FMA (AVX-512 where the CPU has it), in place on the wasm backend's memory: it reads the
  * operands where tfjs keeps them and writes the output tensor's memory, with no copy. It
  * replaces the wasm backend's BatchMatMul and _FusedMatMul kernels (linear, relu and sigmoid
  * activations, and silu, which tfjs's kernels lack; anything else goes to the original kernel). XNNPACK's wasm SIMD runs 128-bit
@@ -17,6 +17,8 @@ import { UsageError } from './errors.js';
 
 interface NativeGemm {
   supported(): boolean;
+  /** 'avx512' or 'avx2': the tiles the products use (AVX-512 where the CPU has it, unless SDE_NATIVE_AVX512=0). */
+  isa(): string;
   /** heap, p, g, m, v, n, factor (offset of the clip factor), lr, beta1, beta2, eps: Adam in place. */
   adam(heap: Float32Array, ...args: number[]): void;
   /** heap, e, p, n, rate: e <- e - rate (e - p) in place. */
@@ -116,7 +118,7 @@ function nativeMatMul(gemm: NativeGemm, threads: number, args: KernelArgs, fused
   return out;
 }
 
-let installed: { threads: number } | undefined;
+let installed: { threads: number; isa: string } | undefined;
 let addon: NativeGemm | undefined;
 
 /** Whether the native kernels serve the wasm backend's products now (transpose flags then cost no extra pass). */
@@ -138,7 +140,7 @@ export function fusedSiluAvailable(): boolean {
  * when the addon is available (and SDE_NATIVE is not 0); cases it does not cover fall back to
  * the original kernels. Returns the thread count, or undefined when nothing was installed.
  */
-export function installNativeMatMul(): { threads: number } | undefined {
+export function installNativeMatMul(): { threads: number; isa: string } | undefined {
   if (installed) return installed;
   if (process.env.SDE_NATIVE === '0') return undefined;
   const gemm = loadNativeGemm();
@@ -154,7 +156,7 @@ export function installNativeMatMul(): { threads: number } | undefined {
       kernelFunc: (args) => nativeMatMul(gemm, threads, args as unknown as KernelArgs, fused) ?? (fallback(args) as tf.TensorInfo),
     });
   }
-  installed = { threads };
+  installed = { threads, isa: gemm.isa() };
   addon = gemm;
   return installed;
 }

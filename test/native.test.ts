@@ -46,19 +46,27 @@ describe('matrix products on the selected backend (native kernels when built)', 
     const info = await selectBackend('auto');
     const available = loadNativeGemm() !== undefined && info.backend === 'wasm' && info.threads === 1 && process.env.SDE_NATIVE !== '0';
     expect(info.nativeMatMul !== null).toBe(available);
-    if (available) expect(info.description).toMatch(/native AVX2 matMul, \d+ threads?/);
+    if (available) expect(info.description).toMatch(/native (AVX2|AVX-512) matMul, \d+ threads?/);
   });
 
-  const shapes: [number, number, number][] = [[1, 1, 1], [7, 5, 3], [6, 16, 16], [37, 129, 17], [13, 300, 33], [513, 64, 130], [5, 0, 4]];
-  test.each(shapes)('m %i, k %i, n %i: every transpose combination equals the float64 product', (m, k, n) => {
+  const shapes: [number, number, number][] = [[1, 1, 1], [7, 5, 3], [6, 16, 16], [12, 32, 32], [37, 129, 17], [13, 300, 33], [25, 260, 47], [513, 64, 130], [5, 0, 4]];
+  // Both tile kinds where the CPU has AVX-512: SDE_NATIVE_AVX512=0 selects the AVX2 tiles (read per product).
+  test.each(shapes)('m %i, k %i, n %i: every transpose combination equals the float64 product (AVX-512 and AVX2 tiles)', (m, k, n) => {
     const before = tf.memory().numTensors;
-    for (const ta of [false, true]) {
-      for (const tb of [false, true]) {
-        const a = values(m * k, 1 + m + k);
-        const b = values(k * n, 7 + n);
-        const got = tf.tidy(() => tf.matMul(tf.tensor2d(a, ta ? [k, m] : [m, k]), tf.tensor2d(b, tb ? [n, k] : [k, n]), ta, tb).dataSync());
-        expectClose(got, reference(a, b, m, k, n, ta, tb), k);
+    try {
+      for (const wide of ['1', '0']) {
+        process.env.SDE_NATIVE_AVX512 = wide;
+        for (const ta of [false, true]) {
+          for (const tb of [false, true]) {
+            const a = values(m * k, 1 + m + k);
+            const b = values(k * n, 7 + n);
+            const got = tf.tidy(() => tf.matMul(tf.tensor2d(a, ta ? [k, m] : [m, k]), tf.tensor2d(b, tb ? [n, k] : [k, n]), ta, tb).dataSync());
+            expectClose(got, reference(a, b, m, k, n, ta, tb), k);
+          }
+        }
       }
+    } finally {
+      delete process.env.SDE_NATIVE_AVX512;
     }
     expect(tf.memory().numTensors).toBe(before);
   });
@@ -79,17 +87,24 @@ describe('matrix products on the selected backend (native kernels when built)', 
     }
   });
 
-  test.each(['linear', 'relu', 'sigmoid', 'elu'] as const)('fused product with bias and %s activation', (activation) => {
+  test.each(['linear', 'relu', 'sigmoid', 'elu'] as const)('fused product with bias and %s activation (both tile kinds)', (activation) => {
     const [m, k, n] = [50, 34, 40];
     const a = values(m * k, 11);
     const b = values(k * n, 12);
     const bias = values(n, 13);
-    const got = tf.tidy(() =>
-      tf.fused.matMul({ a: tf.tensor2d(a, [m, k]), b: tf.tensor2d(b, [k, n]), bias: tf.tensor1d(bias), activation }).dataSync(),
-    );
     const act = { linear: (v: number) => v, relu: (v: number) => Math.max(0, v), sigmoid: (v: number) => 1 / (1 + Math.exp(-v)), elu: (v: number) => (v > 0 ? v : Math.expm1(v)) }[activation];
     const want = reference(a, b, m, k, n, false, false).map((v, i) => act(v + bias[i % n]));
-    expectClose(got, want, k);
+    try {
+      for (const wide of ['1', '0']) {
+        process.env.SDE_NATIVE_AVX512 = wide;
+        const got = tf.tidy(() =>
+          tf.fused.matMul({ a: tf.tensor2d(a, [m, k]), b: tf.tensor2d(b, [k, n]), bias: tf.tensor1d(bias), activation }).dataSync(),
+        );
+        expectClose(got, want, k);
+      }
+    } finally {
+      delete process.env.SDE_NATIVE_AVX512;
+    }
   });
 
   test('gradients of a product through tf.grads match the float64 ones', () => {

@@ -412,6 +412,69 @@ static napi_value js_ema(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* silu(heap, z, y, s, n): s = 1/(1 + e^-z), y = z s on n values (AVX2 8 at a time, e^x as in the products). */
+__attribute__((target("avx2,fma"))) static void silu_parts(const float *z, float *y, float *s, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(z + i);
+    __m256 sv = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+    _mm256_storeu_ps(s + i, sv);
+    _mm256_storeu_ps(y + i, _mm256_mul_ps(v, sv));
+  }
+  for (; i < n; i++) {
+    const float si = 1.0f / (1.0f + expf(-z[i]));
+    s[i] = si;
+    y[i] = z[i] * si;
+  }
+}
+
+static napi_value js_silu(napi_env env, napi_callback_info info) {
+  float *heap;
+  size_t length;
+  double a[4];
+  if (heap_args(env, info, 4, &heap, &length, a)) return NULL;
+  const int64_t z = (int64_t)a[0], y = (int64_t)a[1], sv = (int64_t)a[2], n = (int64_t)a[3];
+  if (n < 0 || z < 0 || y < 0 || sv < 0 || z + n > (int64_t)length || y + n > (int64_t)length || sv + n > (int64_t)length) {
+    napi_throw_range_error(env, NULL, "sde_gemm.silu: operands out of range");
+    return NULL;
+  }
+  silu_parts(heap + z, heap + y, heap + sv, n);
+  return NULL;
+}
+
+/* siluGrad(heap, dy, s, y, dz, n): dz = dy (s + (y - y s)), the gradient of y = z sigmoid(z). */
+static napi_value js_silu_grad(napi_env env, napi_callback_info info) {
+  float *heap;
+  size_t length;
+  double a[5];
+  if (heap_args(env, info, 5, &heap, &length, a)) return NULL;
+  const int64_t dy = (int64_t)a[0], sv = (int64_t)a[1], y = (int64_t)a[2], dz = (int64_t)a[3], n = (int64_t)a[4];
+  if (n < 0 || dy < 0 || sv < 0 || y < 0 || dz < 0 || dy + n > (int64_t)length || sv + n > (int64_t)length || y + n > (int64_t)length ||
+      dz + n > (int64_t)length) {
+    napi_throw_range_error(env, NULL, "sde_gemm.siluGrad: operands out of range");
+    return NULL;
+  }
+  const float *d = heap + dy, *ss = heap + sv, *yy = heap + y;
+  float *out = heap + dz;
+  for (int64_t i = 0; i < n; i++) out[i] = d[i] * (ss[i] + (yy[i] - yy[i] * ss[i]));
+  return NULL;
+}
+
+/* sin(heap, x, out, n): out = sin(x) on n values. */
+static napi_value js_sin(napi_env env, napi_callback_info info) {
+  float *heap;
+  size_t length;
+  double a[3];
+  if (heap_args(env, info, 3, &heap, &length, a)) return NULL;
+  const int64_t x = (int64_t)a[0], o = (int64_t)a[1], n = (int64_t)a[2];
+  if (n < 0 || x < 0 || o < 0 || x + n > (int64_t)length || o + n > (int64_t)length) {
+    napi_throw_range_error(env, NULL, "sde_gemm.sin: operands out of range");
+    return NULL;
+  }
+  for (int64_t i = 0; i < n; i++) heap[o + i] = sinf(heap[x + i]);
+  return NULL;
+}
+
 /* The vector extension the products use now: "avx512" or "avx2". */
 static napi_value js_isa(napi_env env, napi_callback_info info) {
   (void)info;
@@ -435,6 +498,12 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "adam", fn);
   napi_create_function(env, "ema", NAPI_AUTO_LENGTH, js_ema, NULL, &fn);
   napi_set_named_property(env, exports, "ema", fn);
+  napi_create_function(env, "silu", NAPI_AUTO_LENGTH, js_silu, NULL, &fn);
+  napi_set_named_property(env, exports, "silu", fn);
+  napi_create_function(env, "siluGrad", NAPI_AUTO_LENGTH, js_silu_grad, NULL, &fn);
+  napi_set_named_property(env, exports, "siluGrad", fn);
+  napi_create_function(env, "sin", NAPI_AUTO_LENGTH, js_sin, NULL, &fn);
+  napi_set_named_property(env, exports, "sin", fn);
   napi_create_function(env, "isa", NAPI_AUTO_LENGTH, js_isa, NULL, &fn);
   napi_set_named_property(env, exports, "isa", fn);
   napi_create_function(env, "supported", NAPI_AUTO_LENGTH, js_supported, NULL, &fn);

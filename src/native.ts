@@ -23,6 +23,12 @@ interface NativeGemm {
   adam(heap: Float32Array, ...args: number[]): void;
   /** heap, e, p, n, rate: e <- e - rate (e - p) in place. */
   ema(heap: Float32Array, ...args: number[]): void;
+  /** heap, z, y, s, n: s = sigmoid(z), y = z s. */
+  silu(heap: Float32Array, ...args: number[]): void;
+  /** heap, dy, s, y, dz, n: dz = dy (s + (y - y s)). */
+  siluGrad(heap: Float32Array, ...args: number[]): void;
+  /** heap, x, out, n: out = sin(x). */
+  sin(heap: Float32Array, ...args: number[]): void;
   /** heap, a, b, c, bias (element offsets; bias < 0: none), m, n, k, transposeA, transposeB, act, threads, batch, strideA, strideB, strideC. */
   matmul(heap: Float32Array, ...args: number[]): void;
 }
@@ -118,6 +124,76 @@ function nativeMatMul(gemm: NativeGemm, threads: number, args: KernelArgs, fused
   return out;
 }
 
+/** Kernel names of the native elementwise kernels (wasm backend only). */
+const SILU_PARTS = 'SdeSiluParts';
+const SILU_GRAD = 'SdeSiluGrad';
+
+/**
+ * Registers for the wasm backend: SdeSiluParts (z -> [silu(z), sigmoid(z)]), SdeSiluGrad
+ * (dy, s, y -> dy (s + (y - y s))), and a native Sin in place of wasm's (scalar there; the per-sample
+ * time embedding of a training batch spends ~10% of the step in it).
+ */
+function registerElementwiseKernels(gemm: NativeGemm): void {
+  const heapOf = (backend: WasmBackendLike) => new Float32Array(backend.wasm.HEAPU8.buffer);
+  const offset = (backend: WasmBackendLike, t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+  const float32 = (...ts: tf.TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
+  tf.registerKernel({
+    kernelName: SILU_PARTS,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const b = backend as unknown as WasmBackendLike;
+      const z = inputs.z as tf.TensorInfo;
+      const y = b.makeOutput(z.shape, 'float32');
+      const sg = b.makeOutput(z.shape, 'float32');
+      gemm.silu(heapOf(b), offset(b, z), offset(b, y), offset(b, sg), size(z.shape));
+      return [y, sg];
+    },
+  });
+  tf.registerKernel({
+    kernelName: SILU_GRAD,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const b = backend as unknown as WasmBackendLike;
+      const { dy, s, y } = inputs as Record<string, tf.TensorInfo>;
+      const dz = b.makeOutput(dy.shape, 'float32');
+      gemm.siluGrad(heapOf(b), offset(b, dy), offset(b, s), offset(b, y), offset(b, dz), size(dy.shape));
+      return dz;
+    },
+  });
+  const sin = tf.getKernel('Sin', 'wasm');
+  if (sin) {
+    const fallback = sin.kernelFunc;
+    tf.unregisterKernel('Sin', 'wasm');
+    tf.registerKernel({
+      ...sin,
+      kernelFunc: (args) => {
+        const b = args.backend as unknown as WasmBackendLike;
+        const x = args.inputs.x as tf.TensorInfo;
+        if (!float32(x) || !(b.wasm.HEAPU8.buffer instanceof ArrayBuffer)) return fallback(args);
+        const out = b.makeOutput(x.shape, 'float32');
+        gemm.sin(heapOf(b), offset(b, x), offset(b, out), size(x.shape));
+        return out;
+      },
+    });
+  }
+}
+
+/**
+ * [silu(z), sigmoid(z)] = [z s, s] with s = 1/(1 + e^-z) by one native kernel when the native
+ * kernels serve the wasm backend (float32, single-threaded memory); undefined otherwise.
+ */
+export function nativeSiluParts(z: tf.Tensor): [tf.Tensor, tf.Tensor] | undefined {
+  if (!nativeMatMulInstalled() || z.dtype !== 'float32' || !((tf.backend() as unknown as WasmBackendLike).wasm.HEAPU8.buffer instanceof ArrayBuffer)) return undefined;
+  return tf.engine().runKernel(SILU_PARTS, { z }) as unknown as [tf.Tensor, tf.Tensor];
+}
+
+/** dy (s + (y - y s)), the SiLU gradient, by one native kernel when available (as nativeSiluParts); undefined otherwise. */
+export function nativeSiluGrad(dy: tf.Tensor, s: tf.Tensor, y: tf.Tensor): tf.Tensor | undefined {
+  if (!nativeMatMulInstalled() || ![dy, s, y].every((t) => t.dtype === 'float32' && t.size === dy.size)) return undefined;
+  if (!((tf.backend() as unknown as WasmBackendLike).wasm.HEAPU8.buffer instanceof ArrayBuffer)) return undefined;
+  return tf.engine().runKernel(SILU_GRAD, { dy, s, y }) as tf.Tensor;
+}
+
 let installed: { threads: number; isa: string } | undefined;
 let addon: NativeGemm | undefined;
 
@@ -156,6 +232,7 @@ export function installNativeMatMul(): { threads: number; isa: string } | undefi
       kernelFunc: (args) => nativeMatMul(gemm, threads, args as unknown as KernelArgs, fused) ?? (fallback(args) as tf.TensorInfo),
     });
   }
+  registerElementwiseKernels(gemm);
   installed = { threads, isa: gemm.isa() };
   addon = gemm;
   return installed;

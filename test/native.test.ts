@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, test } from 'vitest';
 import { selectBackend } from '../src/backend.js';
-import { denseSilu } from '../src/models/layers.js';
+import { denseSilu, silu } from '../src/models/layers.js';
 import { fusedSiluAvailable, loadNativeGemm } from '../src/native.js';
 
 /*
@@ -146,5 +146,22 @@ describe('matrix products on the selected backend (native kernels when built)', 
       return value!;
     });
     expectClose(taped, want, 4 * k);
+  });
+
+  test('silu, its gradient and sin (native elementwise kernels when installed) equal float64', () => {
+    const n = 1003;
+    const x = values(n, 41).map((v) => 12 * v);
+    const dy = values(n, 42);
+    const [y, dx, sn] = tf.tidy(() => {
+      const xt = tf.tensor1d(x);
+      const [value, grad] = [silu(xt).dataSync(), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(silu(v), tf.tensor1d(dy))))(xt).dataSync()];
+      return [value, grad, tf.sin(xt).dataSync()];
+    });
+    for (let i = 0; i < n; i++) {
+      const s = 1 / (1 + Math.exp(-x[i]));
+      expect(Math.abs(y[i] - x[i] * s)).toBeLessThan(2e-6 * Math.max(1, Math.abs(x[i])));
+      expect(Math.abs(dx[i] - dy[i] * (s + x[i] * s * (1 - s)))).toBeLessThan(2e-6 * Math.max(1, Math.abs(x[i])));
+      expect(Math.abs(sn[i] - Math.sin(x[i]))).toBeLessThan(2e-6);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { fusedSiluAvailable, nativeMatMulInstalled } from '../native.js';
+import { fusedSiluAvailable, nativeMatMulInstalled, nativeSiluGrad, nativeSiluParts } from '../native.js';
 
 /*
  * Layers as plain functions of tensors, with hand-written gradients where tfjs's automatic ones
@@ -49,15 +49,22 @@ export function dense(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return denseOp(x, w, b);
 }
 
-/** dz for y = silu(z) = z sigmoid(z), given s = sigmoid(z) and y: dy (s + y (1 - s)). */
+/** dz for y = silu(z) = z sigmoid(z), given s = sigmoid(z) and y: dy (s + y (1 - s)) (one native kernel when available). */
 function siluBackward(dy: tf.Tensor, s: tf.Tensor, y: tf.Tensor): tf.Tensor {
-  return tf.mul(dy, tf.add(s, tf.sub(y, tf.mul(y, s))));
+  return nativeSiluGrad(dy, s, y) ?? tf.mul(dy, tf.add(s, tf.sub(y, tf.mul(y, s))));
+}
+
+/** [silu(z), sigmoid(z)] (one native kernel when available). */
+function siluForward(z: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  const native = nativeSiluParts(z);
+  if (native) return native;
+  const s = tf.sigmoid(z);
+  return [tf.mul(z, s), s];
 }
 
 const denseSiluOp = custom<(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: Saver) => {
   const z = tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b });
-  const s = tf.sigmoid(z);
-  const y = tf.mul(z, s);
+  const [y, s] = siluForward(z);
   save([x, w, s, y]);
   return {
     value: y,
@@ -79,8 +86,7 @@ export function denseSilu(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D
 
 const denseAddSiluOp = custom<(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor2D>((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, c: tf.Tensor, save: Saver) => {
   const z = tf.add(tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }), c);
-  const s = tf.sigmoid(z);
-  const y = tf.mul(z, s);
+  const [y, s] = siluForward(z);
   save([x, w, s, y]);
   return {
     value: y,
@@ -97,8 +103,7 @@ export function denseAddSilu(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, c: tf.Ten
 }
 
 const siluOp = custom<(x: tf.Tensor) => tf.Tensor>((x: tf.Tensor, save: Saver) => {
-  const s = tf.sigmoid(x);
-  const y = tf.mul(x, s);
+  const [y, s] = siluForward(x);
   save([s, y]);
   return { value: y, gradFunc: (dy: tf.Tensor, [ss, sy]: tf.Tensor[]) => [siluBackward(dy, ss, sy)] };
 });

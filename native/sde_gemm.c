@@ -361,54 +361,63 @@ static int heap_args(napi_env env, napi_callback_info info, size_t count, float 
 }
 
 /*
- * adam(heap, p, g, m, v, n, factor, lr, beta1, beta2, eps): one Adam step in place on n values,
- * with the clip factor f read from heap[factor]:
- *   m <- beta1 m + f (1 - beta1) g,  v <- beta2 v + f^2 (1 - beta2) g^2,  p <- p - lr m / (sqrt(v) + eps)
- * (lr already carries the bias corrections), the same arithmetic as src/train/adam.ts.
+ * adam(heap, p, g, m, v, n, factor, lr, beta1, beta2, eps, pOut, mOut, vOut): one Adam step on n
+ * values into new buffers, with the clip factor f read from heap[factor]:
+ *   m' = beta1 m + f (1 - beta1) g,  v' = beta2 v + f^2 (1 - beta2) g^2,  p' = p - lr m' / (sqrt(v') + eps)
+ * (lr already carries the bias corrections), the same float32 arithmetic as src/train/adam.ts.
+ * The results go to new tensors, never in place: the wasm backend caches XNNPACK operators with
+ * their weights packed, keyed by tensor, so a weight must change by becoming a new tensor.
  */
 static napi_value js_adam(napi_env env, napi_callback_info info) {
   float *heap;
   size_t length;
-  double a[10];
-  if (heap_args(env, info, 10, &heap, &length, a)) return NULL;
+  double a[13];
+  if (heap_args(env, info, 13, &heap, &length, a)) return NULL;
   const int64_t p = (int64_t)a[0], g = (int64_t)a[1], m = (int64_t)a[2], v = (int64_t)a[3], n = (int64_t)a[4], fo = (int64_t)a[5];
-  if (n < 0 || p < 0 || g < 0 || m < 0 || v < 0 || fo < 0 || p + n > (int64_t)length || g + n > (int64_t)length ||
-      m + n > (int64_t)length || v + n > (int64_t)length || fo >= (int64_t)length) {
-    napi_throw_range_error(env, NULL, "sde_gemm.adam: operands out of range");
+  const int64_t po = (int64_t)a[10], mo = (int64_t)a[11], vo = (int64_t)a[12];
+  const int64_t ends[] = {p, g, m, v, po, mo, vo};
+  for (int i = 0; i < 7; i++) {
+    if (n < 0 || ends[i] < 0 || ends[i] + n > (int64_t)length) {
+      napi_throw_range_error(env, NULL, "sde_gemm.adam: operands out of range");
+      return NULL;
+    }
+  }
+  if (fo < 0 || fo >= (int64_t)length) {
+    napi_throw_range_error(env, NULL, "sde_gemm.adam: factor out of range");
     return NULL;
   }
   /* Each constant rounded to float32 as the tensor version rounds it (1 - beta in float64 first). */
   const float f = heap[fo];
   const float b1 = (float)a[7], b2 = (float)a[8], eps = (float)a[9], negLr = (float)(-a[6]);
   const float c1 = f * (float)(1.0 - a[7]), c2 = (f * f) * (float)(1.0 - a[8]);
-  float *pp = heap + p, *mm = heap + m, *vv = heap + v;
-  const float *gg = heap + g;
+  const float *pp = heap + p, *mm = heap + m, *vv = heap + v, *gg = heap + g;
+  float *pOut = heap + po, *mOut = heap + mo, *vOut = heap + vo;
   for (int64_t i = 0; i < n; i++) {
     const float gi = gg[i];
     const float mi = mm[i] * b1 + gi * c1;
     const float vi = vv[i] * b2 + (gi * gi) * c2;
-    mm[i] = mi;
-    vv[i] = vi;
-    pp[i] = pp[i] + negLr * (mi / (sqrtf(vi) + eps));
+    mOut[i] = mi;
+    vOut[i] = vi;
+    pOut[i] = pp[i] + negLr * (mi / (sqrtf(vi) + eps));
   }
   return NULL;
 }
 
-/* ema(heap, e, p, n, rate): e <- e - rate (e - p) in place on n values (src/train/ema.ts). */
+/* ema(heap, e, p, n, rate, eOut): eOut = e - rate (e - p) on n values (src/train/ema.ts). */
 static napi_value js_ema(napi_env env, napi_callback_info info) {
   float *heap;
   size_t length;
-  double a[4];
-  if (heap_args(env, info, 4, &heap, &length, a)) return NULL;
-  const int64_t e = (int64_t)a[0], p = (int64_t)a[1], n = (int64_t)a[2];
-  if (n < 0 || e < 0 || p < 0 || e + n > (int64_t)length || p + n > (int64_t)length) {
+  double a[5];
+  if (heap_args(env, info, 5, &heap, &length, a)) return NULL;
+  const int64_t e = (int64_t)a[0], p = (int64_t)a[1], n = (int64_t)a[2], eo = (int64_t)a[4];
+  if (n < 0 || e < 0 || p < 0 || eo < 0 || e + n > (int64_t)length || p + n > (int64_t)length || eo + n > (int64_t)length) {
     napi_throw_range_error(env, NULL, "sde_gemm.ema: operands out of range");
     return NULL;
   }
   const float rate = (float)a[3];
-  float *ee = heap + e;
-  const float *pp = heap + p;
-  for (int64_t i = 0; i < n; i++) ee[i] = ee[i] - rate * (ee[i] - pp[i]);
+  const float *ee = heap + e, *pp = heap + p;
+  float *out = heap + eo;
+  for (int64_t i = 0; i < n; i++) out[i] = ee[i] - rate * (ee[i] - pp[i]);
   return NULL;
 }
 

@@ -19,9 +19,9 @@ interface NativeGemm {
   supported(): boolean;
   /** 'avx512' or 'avx2': the tiles the products use (AVX-512 where the CPU has it, unless SDE_NATIVE_AVX512=0). */
   isa(): string;
-  /** heap, p, g, m, v, n, factor (offset of the clip factor), lr, beta1, beta2, eps: Adam in place. */
+  /** heap, p, g, m, v, n, factor (offset of the clip factor), lr, beta1, beta2, eps, pOut, mOut, vOut: one Adam step. */
   adam(heap: Float32Array, ...args: number[]): void;
-  /** heap, e, p, n, rate: e <- e - rate (e - p) in place. */
+  /** heap, e, p, n, rate, eOut: eOut = e - rate (e - p). */
   ema(heap: Float32Array, ...args: number[]): void;
   /** heap, z, y, s, n: s = sigmoid(z), y = z s. */
   silu(heap: Float32Array, ...args: number[]): void;
@@ -38,7 +38,6 @@ interface WasmBackendLike {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(id: unknown): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: string): tf.TensorInfo;
-  refCount(dataId: unknown): number;
 }
 
 interface KernelArgs {
@@ -195,7 +194,6 @@ export function nativeSiluGrad(dy: tf.Tensor, s: tf.Tensor, y: tf.Tensor): tf.Te
 }
 
 let installed: { threads: number; isa: string } | undefined;
-let addon: NativeGemm | undefined;
 
 /** Whether the native kernels serve the wasm backend's products now (transpose flags then cost no extra pass). */
 export function nativeMatMulInstalled(): boolean {
@@ -233,49 +231,67 @@ export function installNativeMatMul(): { threads: number; isa: string } | undefi
     });
   }
   registerElementwiseKernels(gemm);
+  registerOptimizerKernels(gemm);
   installed = { threads, isa: gemm.isa() };
-  addon = gemm;
   return installed;
 }
 
-/**
- * The wasm backend and its float32 heap offsets of `tensors` when the native kernels are
- * installed, the heap is an ArrayBuffer, and each of `owned` holds its memory alone (no other
- * tensor shares its data, so writing it in place changes nothing else); undefined otherwise.
- */
-function inPlace(owned: tf.Tensor[], read: tf.Tensor[]): { heap: Float32Array; offsets: number[] } | undefined {
-  if (!addon || !nativeMatMulInstalled()) return undefined;
-  const backend = tf.backend() as unknown as WasmBackendLike;
-  if (!(backend.wasm.HEAPU8.buffer instanceof ArrayBuffer)) return undefined;
-  const all = [...owned, ...read];
-  if (!all.every((t) => t.dtype === 'float32' && !t.isDisposed)) return undefined;
-  if (!owned.every((t) => backend.refCount(t.dataId) === 1)) return undefined;
-  const offsets = all.map((t) => backend.dataIdMap.get(t.dataId).memoryOffset / 4);
-  if (!offsets.every(Number.isInteger)) return undefined;
-  return { heap: new Float32Array(backend.wasm.HEAPU8.buffer), offsets };
+/** Kernel names of the native optimizer kernels (wasm backend only). */
+const ADAM = 'SdeAdam';
+const EMA_KERNEL = 'SdeEma';
+
+/** Registers SdeAdam (p, g, m, v, factor -> p', m', v') and SdeEma (e, p -> e') for the wasm backend. */
+function registerOptimizerKernels(gemm: NativeGemm): void {
+  const heapOf = (backend: WasmBackendLike) => new Float32Array(backend.wasm.HEAPU8.buffer);
+  const offset = (backend: WasmBackendLike, t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+  tf.registerKernel({
+    kernelName: ADAM,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as WasmBackendLike;
+      const { p, g, m, v, factor } = inputs as Record<string, tf.TensorInfo>;
+      const { lr, beta1, beta2, eps } = attrs as Record<string, number>;
+      const outs = [b.makeOutput(p.shape, 'float32'), b.makeOutput(p.shape, 'float32'), b.makeOutput(p.shape, 'float32')];
+      const o = (t: tf.TensorInfo) => offset(b, t);
+      gemm.adam(heapOf(b), o(p), o(g), o(m), o(v), size(p.shape), o(factor), lr, beta1, beta2, eps, o(outs[0]), o(outs[1]), o(outs[2]));
+      return outs;
+    },
+  });
+  tf.registerKernel({
+    kernelName: EMA_KERNEL,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as WasmBackendLike;
+      const { e, p } = inputs as Record<string, tf.TensorInfo>;
+      const out = b.makeOutput(e.shape, 'float32');
+      gemm.ema(heapOf(b), offset(b, e), offset(b, p), size(e.shape), (attrs as Record<string, number>).rate, offset(b, out));
+      return out;
+    },
+  });
+}
+
+/** Whether the optimizer kernels can run on these tensors: native kernels in use, float32, one heap (an ArrayBuffer). */
+function optimizerKernelsUsable(tensors: tf.Tensor[]): boolean {
+  if (!nativeMatMulInstalled() || !tensors.every((t) => t.dtype === 'float32')) return false;
+  return (tf.backend() as unknown as WasmBackendLike).wasm.HEAPU8.buffer instanceof ArrayBuffer;
 }
 
 /**
- * One Adam step in place with the native kernel (the arithmetic of src/train/adam.ts, float32
- * constants rounded the same way): m <- beta1 m + f (1 - beta1) g, v <- beta2 v + f^2 (1 - beta2) g^2,
- * p <- p - lr m / (sqrt(v) + eps), f the clip factor (a scalar tensor). Returns false, changing
- * nothing, when it cannot run in place (then the caller runs the tensor version).
+ * One Adam step by one native kernel, the arithmetic of src/train/adam.ts with the float32
+ * constants rounded the same way: m' = beta1 m + f (1 - beta1) g, v' = beta2 v + f^2 (1 - beta2) g^2,
+ * p' = p - lr m' / (sqrt(v') + eps), f the clip factor (a scalar tensor). Returns new tensors
+ * [p', m', v'] (the caller assigns them: a weight must become a new tensor, since the wasm backend
+ * caches XNNPACK operators with packed weights per tensor), or undefined when the native kernels
+ * are not in use.
  */
-export function nativeAdamStep(p: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.Variable, factor: tf.Scalar, lr: number, beta1: number, beta2: number, eps: number): boolean {
-  if (g.size !== p.size || m.size !== p.size || v.size !== p.size) return false;
-  const target = inPlace([p, m, v], [g, factor]);
-  if (!target) return false;
-  const [po, mo, vo, go, fo] = target.offsets;
-  addon!.adam(target.heap, po, go, mo, vo, p.size, fo, lr, beta1, beta2, eps);
-  return true;
+export function nativeAdamStep(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, factor: tf.Scalar, lr: number, beta1: number, beta2: number, eps: number): [tf.Tensor, tf.Tensor, tf.Tensor] | undefined {
+  if (g.size !== p.size || m.size !== p.size || v.size !== p.size || !optimizerKernelsUsable([p, g, m, v, factor])) return undefined;
+  const attrs = { lr, beta1, beta2, eps } as unknown as tf.NamedAttrMap;
+  return tf.engine().runKernel(ADAM, { p, g, m, v, factor }, attrs) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
 }
 
-/** e <- e - rate (e - p) in place with the native kernel; false (nothing changed) when it cannot run in place. */
-export function nativeEmaStep(e: tf.Variable, p: tf.Tensor, rate: number): boolean {
-  if (e.size !== p.size) return false;
-  const target = inPlace([e], [p]);
-  if (!target) return false;
-  const [eo, po] = target.offsets;
-  addon!.ema(target.heap, eo, po, e.size, rate);
-  return true;
+/** e - rate (e - p) by one native kernel as a new tensor, or undefined when the native kernels are not in use. */
+export function nativeEmaStep(e: tf.Tensor, p: tf.Tensor, rate: number): tf.Tensor | undefined {
+  if (e.size !== p.size || !optimizerKernelsUsable([e, p])) return undefined;
+  return tf.engine().runKernel(EMA_KERNEL, { e, p }, { rate } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }

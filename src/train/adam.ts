@@ -88,8 +88,14 @@ export class Adam {
         const g = grads[k];
         const m = this.m[k];
         const v = this.v[k];
-        // The native kernel updates p, m and v in place when they own their memory; else tensors.
-        if (nativeAdamStep(vars[k], g, m, v, factor as tf.Scalar, lrT, beta1, beta2, this.config.epsilon)) continue;
+        // One native kernel when available, else tensor ops; either way new tensors are assigned.
+        const native = nativeAdamStep(vars[k], g, m, v, factor as tf.Scalar, lrT, beta1, beta2, this.config.epsilon);
+        if (native) {
+          vars[k].assign(native[0]);
+          m.assign(native[1]);
+          v.assign(native[2]);
+          continue;
+        }
         m.assign(tf.add(tf.mul(m, this.consts.b1), tf.mul(g, c1)));
         v.assign(tf.add(tf.mul(v, this.consts.b2), tf.mul(tf.square(g), c2)));
         vars[k].assign(tf.add(vars[k], tf.mul(lr, tf.div(m, tf.add(tf.sqrt(v), this.consts.eps)))));

@@ -31,8 +31,8 @@ export class EMA {
     tf.tidy(() => {
       const rate = tf.scalar(1 - keep);
       for (const [k, s] of Object.entries(this.shadow)) {
-        // In place with the native kernel when the average owns its memory; else tensors.
-        if (!nativeEmaStep(s, params[k], 1 - keep)) s.assign(tf.sub(s, tf.mul(rate, tf.sub(s, params[k]))));
+        // One native kernel when available, else tensor ops.
+        s.assign(nativeEmaStep(s, params[k], 1 - keep) ?? tf.sub(s, tf.mul(rate, tf.sub(s, params[k]))));
       }
     });
   }

@@ -6,13 +6,15 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from './errors.js';
 
 /*
- * Native matrix products for the wasm backend. The addon native/sde_gemm.c (built by
- * `npm ci` when a C compiler and Node's headers are there; skipped otherwise) multiplies
- * float32 matrices with AVX2 + FMA (AVX-512 where the CPU has it), in place on the wasm backend's memory: it reads the
- * operands where tfjs keeps them and writes the output tensor's memory, with no copy. It
- * replaces the wasm backend's BatchMatMul and _FusedMatMul kernels (linear, relu and sigmoid
- * activations, and silu, which tfjs's kernels lack; anything else goes to the original kernel). XNNPACK's wasm SIMD runs 128-bit
- * vectors without fused multiply-add; the native kernel runs 256-bit FMA, 2-4x the rate here.
+ * Native kernels for the wasm backend. The addon native/sde_gemm.c (built by `npm ci` when a C
+ * compiler and Node's headers are there; skipped otherwise) works directly on the wasm backend's
+ * memory: it reads the operands where tfjs keeps them and writes freshly made output tensors,
+ * with no copy. It replaces the wasm backend's BatchMatMul and _FusedMatMul (bias and linear,
+ * relu, sigmoid or silu in the epilogue; other cases run the original kernels) and Sin, and adds
+ * SiLU forward/gradient and Adam/EMA kernels. XNNPACK's wasm SIMD has 128-bit vectors without
+ * fused multiply-add; the native products run 256-bit (AVX2) or 512-bit (AVX-512) FMA.
+ * Outputs are always new tensors, never written in place: the wasm backend caches XNNPACK
+ * operators (with packed weights) per tensor.
  */
 
 interface NativeGemm {

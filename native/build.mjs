@@ -8,7 +8,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const gyp = process.env.npm_config_node_gyp;
+// Under npm, npm says where its node-gyp is; run by hand, look for npm's copy beside this Node.
+const bundled = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+const gyp = process.env.npm_config_node_gyp ?? (fs.existsSync(bundled) ? bundled : undefined);
 const args = ['rebuild'];
 if (!process.env.npm_config_nodedir && fs.existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
 const command = gyp ? [process.execPath, gyp, ...args] : ['node-gyp', ...args];

@@ -308,39 +308,6 @@ static void gemm(float *base, int64_t aOff, int64_t bOff, int64_t cOff, int64_t 
   free(bp);
 }
 
-/* matmul(heap: Float32Array, a, b, c, bias, m, n, k, transposeA, transposeB, act, threads, batch, strideA, strideB, strideC) */
-static napi_value js_matmul(napi_env env, napi_callback_info info) {
-  size_t argc = 16;
-  napi_value args[16];
-  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
-  if (argc != 16) {
-    napi_throw_error(env, NULL, "sde_gemm.matmul: expected 16 arguments");
-    return NULL;
-  }
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  napi_value buffer;
-  size_t byteOffset;
-  if (napi_get_typedarray_info(env, args[0], &type, &length, &data, &buffer, &byteOffset) != napi_ok || type != napi_float32_array) {
-    napi_throw_type_error(env, NULL, "sde_gemm.matmul: the heap must be a Float32Array");
-    return NULL;
-  }
-  int64_t v[15];
-  for (int i = 0; i < 15; i++) napi_get_value_int64(env, args[i + 1], &v[i]);
-  const int64_t aOff = v[0], bOff = v[1], cOff = v[2], biasOff = v[3];
-  const int m = (int)v[4], n = (int)v[5], k = (int)v[6];
-  const int64_t batch = v[11], sa = v[12], sb = v[13], sc = v[14];
-  const int64_t need = cOff + (batch - 1) * sc + (int64_t)m * n;
-  if (m < 0 || n < 0 || k < 0 || batch < 1 || aOff < 0 || bOff < 0 || cOff < 0 || need > (int64_t)length) {
-    napi_throw_range_error(env, NULL, "sde_gemm.matmul: operands out of range");
-    return NULL;
-  }
-  for (int64_t b = 0; b < batch; b++)
-    gemm((float *)data, aOff + b * sa, bOff + b * sb, cOff + b * sc, biasOff, m, n, k, (int)v[7], (int)v[8], (int)v[9], (int)v[10]);
-  return NULL;
-}
-
 /* Reads the Float32Array heap (argument 0) and `count` int64/double arguments after it; 0 on success. */
 static int heap_args(napi_env env, napi_callback_info info, size_t count, float **heap, size_t *length, double *out) {
   size_t argc = 16;
@@ -360,6 +327,33 @@ static int heap_args(napi_env env, napi_callback_info info, size_t count, float 
   return 0;
 }
 
+/* Whether the `count` spans [off, off + n) all lie in a heap of `length` floats. */
+static int in_heap(size_t length, int64_t n, const int64_t *offsets, int count) {
+  if (n < 0) return 0;
+  for (int i = 0; i < count; i++)
+    if (offsets[i] < 0 || offsets[i] + n > (int64_t)length) return 0;
+  return 1;
+}
+
+/* matmul(heap: Float32Array, a, b, c, bias, m, n, k, transposeA, transposeB, act, threads, batch, strideA, strideB, strideC) */
+static napi_value js_matmul(napi_env env, napi_callback_info info) {
+  float *heap;
+  size_t length;
+  double v[15];
+  if (heap_args(env, info, 15, &heap, &length, v)) return NULL;
+  const int64_t aOff = (int64_t)v[0], bOff = (int64_t)v[1], cOff = (int64_t)v[2], biasOff = (int64_t)v[3];
+  const int m = (int)v[4], n = (int)v[5], k = (int)v[6];
+  const int64_t batch = (int64_t)v[11], sa = (int64_t)v[12], sb = (int64_t)v[13], sc = (int64_t)v[14];
+  const int64_t need = cOff + (batch - 1) * sc + (int64_t)m * n;
+  if (m < 0 || n < 0 || k < 0 || batch < 1 || aOff < 0 || bOff < 0 || cOff < 0 || need > (int64_t)length) {
+    napi_throw_range_error(env, NULL, "sde_gemm.matmul: operands out of range");
+    return NULL;
+  }
+  for (int64_t b = 0; b < batch; b++)
+    gemm(heap, aOff + b * sa, bOff + b * sb, cOff + b * sc, biasOff, m, n, k, (int)v[7], (int)v[8], (int)v[9], (int)v[10]);
+  return NULL;
+}
+
 /*
  * adam(heap, p, g, m, v, n, factor, lr, beta1, beta2, eps, pOut, mOut, vOut): one Adam step on n
  * values into new buffers, with the clip factor f read from heap[factor]:
@@ -375,15 +369,9 @@ static napi_value js_adam(napi_env env, napi_callback_info info) {
   if (heap_args(env, info, 13, &heap, &length, a)) return NULL;
   const int64_t p = (int64_t)a[0], g = (int64_t)a[1], m = (int64_t)a[2], v = (int64_t)a[3], n = (int64_t)a[4], fo = (int64_t)a[5];
   const int64_t po = (int64_t)a[10], mo = (int64_t)a[11], vo = (int64_t)a[12];
-  const int64_t ends[] = {p, g, m, v, po, mo, vo};
-  for (int i = 0; i < 7; i++) {
-    if (n < 0 || ends[i] < 0 || ends[i] + n > (int64_t)length) {
-      napi_throw_range_error(env, NULL, "sde_gemm.adam: operands out of range");
-      return NULL;
-    }
-  }
-  if (fo < 0 || fo >= (int64_t)length) {
-    napi_throw_range_error(env, NULL, "sde_gemm.adam: factor out of range");
+  const int64_t spans[] = {p, g, m, v, po, mo, vo};
+  if (!in_heap(length, n, spans, 7) || !in_heap(length, 1, &fo, 1)) {
+    napi_throw_range_error(env, NULL, "sde_gemm.adam: operands out of range");
     return NULL;
   }
   /* Each constant rounded to float32 as the tensor version rounds it (1 - beta in float64 first). */
@@ -410,7 +398,8 @@ static napi_value js_ema(napi_env env, napi_callback_info info) {
   double a[5];
   if (heap_args(env, info, 5, &heap, &length, a)) return NULL;
   const int64_t e = (int64_t)a[0], p = (int64_t)a[1], n = (int64_t)a[2], eo = (int64_t)a[4];
-  if (n < 0 || e < 0 || p < 0 || eo < 0 || e + n > (int64_t)length || p + n > (int64_t)length || eo + n > (int64_t)length) {
+  const int64_t spans[] = {e, p, eo};
+  if (!in_heap(length, n, spans, 3)) {
     napi_throw_range_error(env, NULL, "sde_gemm.ema: operands out of range");
     return NULL;
   }
@@ -443,7 +432,8 @@ static napi_value js_silu(napi_env env, napi_callback_info info) {
   double a[4];
   if (heap_args(env, info, 4, &heap, &length, a)) return NULL;
   const int64_t z = (int64_t)a[0], y = (int64_t)a[1], sv = (int64_t)a[2], n = (int64_t)a[3];
-  if (n < 0 || z < 0 || y < 0 || sv < 0 || z + n > (int64_t)length || y + n > (int64_t)length || sv + n > (int64_t)length) {
+  const int64_t spans[] = {z, y, sv};
+  if (!in_heap(length, n, spans, 3)) {
     napi_throw_range_error(env, NULL, "sde_gemm.silu: operands out of range");
     return NULL;
   }
@@ -458,8 +448,8 @@ static napi_value js_silu_grad(napi_env env, napi_callback_info info) {
   double a[5];
   if (heap_args(env, info, 5, &heap, &length, a)) return NULL;
   const int64_t dy = (int64_t)a[0], sv = (int64_t)a[1], y = (int64_t)a[2], dz = (int64_t)a[3], n = (int64_t)a[4];
-  if (n < 0 || dy < 0 || sv < 0 || y < 0 || dz < 0 || dy + n > (int64_t)length || sv + n > (int64_t)length || y + n > (int64_t)length ||
-      dz + n > (int64_t)length) {
+  const int64_t spans[] = {dy, sv, y, dz};
+  if (!in_heap(length, n, spans, 4)) {
     napi_throw_range_error(env, NULL, "sde_gemm.siluGrad: operands out of range");
     return NULL;
   }
@@ -476,7 +466,8 @@ static napi_value js_sin(napi_env env, napi_callback_info info) {
   double a[3];
   if (heap_args(env, info, 3, &heap, &length, a)) return NULL;
   const int64_t x = (int64_t)a[0], o = (int64_t)a[1], n = (int64_t)a[2];
-  if (n < 0 || x < 0 || o < 0 || x + n > (int64_t)length || o + n > (int64_t)length) {
+  const int64_t spans[] = {x, o};
+  if (!in_heap(length, n, spans, 2)) {
     napi_throw_range_error(env, NULL, "sde_gemm.sin: operands out of range");
     return NULL;
   }

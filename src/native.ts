@@ -85,6 +85,20 @@ export function nativeThreads(): number {
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
+/** The wasm memory as floats (taken after any allocation: growing the memory replaces the buffer). */
+const heapOf = (backend: WasmBackendLike) => new Float32Array(backend.wasm.HEAPU8.buffer);
+
+/** Float offset of a tensor's data in the wasm memory. */
+const offsetOf = (backend: WasmBackendLike, t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+
+/** Whether the memory is the single-threaded binary's ArrayBuffer (the threaded one's SharedArrayBuffer is not taken). */
+const plainHeap = (backend: WasmBackendLike) => backend.wasm.HEAPU8.buffer instanceof ArrayBuffer;
+
+/** Whether the native kernels can run on these tensors now: installed, on the wasm backend, float32, a plain heap. */
+function nativeKernelsUsable(tensors: tf.Tensor[]): boolean {
+  return nativeMatMulInstalled() && tensors.every((t) => t.dtype === 'float32') && plainHeap(tf.backend() as unknown as WasmBackendLike);
+}
+
 /**
  * The kernel function computing act(op(a) op(b) + bias) for a [..., M, K] and b [..., K, N]
  * (batch dimensions equal, or one side's product 1), or null to let the original kernel run.
@@ -112,14 +126,12 @@ function nativeMatMul(gemm: NativeGemm, threads: number, args: KernelArgs, fused
   if (batchA === batchB && a.shape.length !== b.shape.length) return null;
   const batch = Math.max(batchA, batchB);
   const { backend } = args;
-  // The threaded wasm binary's memory is a SharedArrayBuffer, which the addon does not take.
-  if (!(backend.wasm.HEAPU8.buffer instanceof ArrayBuffer)) return null;
-  const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+  if (!plainHeap(backend)) return null;
+  const offset = (t: tf.TensorInfo) => offsetOf(backend, t);
   if (![a, b, ...(bias ? [bias] : [])].every((t) => Number.isInteger(offset(t)))) return null;
   const out = backend.makeOutput([...batchDims, m, n], 'float32');
-  const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
   gemm.matmul(
-    heap, offset(a), offset(b), offset(out), bias ? offset(bias) : -1, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0, act, threads,
+    heapOf(backend), offset(a), offset(b), offset(out), bias ? offset(bias) : -1, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0, act, threads,
     batch, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, m * n,
   );
   return out;
@@ -135,9 +147,6 @@ const SILU_GRAD = 'SdeSiluGrad';
  * time embedding of a training batch spends ~10% of the step in it).
  */
 function registerElementwiseKernels(gemm: NativeGemm): void {
-  const heapOf = (backend: WasmBackendLike) => new Float32Array(backend.wasm.HEAPU8.buffer);
-  const offset = (backend: WasmBackendLike, t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
-  const float32 = (...ts: tf.TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
   tf.registerKernel({
     kernelName: SILU_PARTS,
     backendName: 'wasm',
@@ -146,7 +155,7 @@ function registerElementwiseKernels(gemm: NativeGemm): void {
       const z = inputs.z as tf.TensorInfo;
       const y = b.makeOutput(z.shape, 'float32');
       const sg = b.makeOutput(z.shape, 'float32');
-      gemm.silu(heapOf(b), offset(b, z), offset(b, y), offset(b, sg), size(z.shape));
+      gemm.silu(heapOf(b), offsetOf(b, z), offsetOf(b, y), offsetOf(b, sg), size(z.shape));
       return [y, sg];
     },
   });
@@ -157,7 +166,7 @@ function registerElementwiseKernels(gemm: NativeGemm): void {
       const b = backend as unknown as WasmBackendLike;
       const { dy, s, y } = inputs as Record<string, tf.TensorInfo>;
       const dz = b.makeOutput(dy.shape, 'float32');
-      gemm.siluGrad(heapOf(b), offset(b, dy), offset(b, s), offset(b, y), offset(b, dz), size(dy.shape));
+      gemm.siluGrad(heapOf(b), offsetOf(b, dy), offsetOf(b, s), offsetOf(b, y), offsetOf(b, dz), size(dy.shape));
       return dz;
     },
   });
@@ -170,9 +179,9 @@ function registerElementwiseKernels(gemm: NativeGemm): void {
       kernelFunc: (args) => {
         const b = args.backend as unknown as WasmBackendLike;
         const x = args.inputs.x as tf.TensorInfo;
-        if (!float32(x) || !(b.wasm.HEAPU8.buffer instanceof ArrayBuffer)) return fallback(args);
+        if (x.dtype !== 'float32' || !plainHeap(b)) return fallback(args);
         const out = b.makeOutput(x.shape, 'float32');
-        gemm.sin(heapOf(b), offset(b, x), offset(b, out), size(x.shape));
+        gemm.sin(heapOf(b), offsetOf(b, x), offsetOf(b, out), size(x.shape));
         return out;
       },
     });
@@ -184,14 +193,13 @@ function registerElementwiseKernels(gemm: NativeGemm): void {
  * kernels serve the wasm backend (float32, single-threaded memory); undefined otherwise.
  */
 export function nativeSiluParts(z: tf.Tensor): [tf.Tensor, tf.Tensor] | undefined {
-  if (!nativeMatMulInstalled() || z.dtype !== 'float32' || !((tf.backend() as unknown as WasmBackendLike).wasm.HEAPU8.buffer instanceof ArrayBuffer)) return undefined;
+  if (!nativeKernelsUsable([z])) return undefined;
   return tf.engine().runKernel(SILU_PARTS, { z }) as unknown as [tf.Tensor, tf.Tensor];
 }
 
 /** dy (s + (y - y s)), the SiLU gradient, by one native kernel when available (as nativeSiluParts); undefined otherwise. */
 export function nativeSiluGrad(dy: tf.Tensor, s: tf.Tensor, y: tf.Tensor): tf.Tensor | undefined {
-  if (!nativeMatMulInstalled() || ![dy, s, y].every((t) => t.dtype === 'float32' && t.size === dy.size)) return undefined;
-  if (!((tf.backend() as unknown as WasmBackendLike).wasm.HEAPU8.buffer instanceof ArrayBuffer)) return undefined;
+  if (s.size !== dy.size || y.size !== dy.size || !nativeKernelsUsable([dy, s, y])) return undefined;
   return tf.engine().runKernel(SILU_GRAD, { dy, s, y }) as tf.Tensor;
 }
 
@@ -212,9 +220,10 @@ export function fusedSiluAvailable(): boolean {
 }
 
 /**
- * Replaces the wasm backend's BatchMatMul and _FusedMatMul kernels with the native product
- * when the addon is available (and SDE_NATIVE is not 0); cases it does not cover fall back to
- * the original kernels. Returns the thread count, or undefined when nothing was installed.
+ * Installs the native kernels on the wasm backend when the addon is available (and SDE_NATIVE
+ * is not 0): BatchMatMul and _FusedMatMul (cases they do not cover fall back to the original
+ * kernels), Sin, and the SiLU and optimizer kernels. Returns the products' thread count and
+ * vector extension, or undefined when nothing was installed.
  */
 export function installNativeMatMul(): { threads: number; isa: string } | undefined {
   if (installed) return installed;
@@ -244,8 +253,6 @@ const EMA_KERNEL = 'SdeEma';
 
 /** Registers SdeAdam (p, g, m, v, factor -> p', m', v') and SdeEma (e, p -> e') for the wasm backend. */
 function registerOptimizerKernels(gemm: NativeGemm): void {
-  const heapOf = (backend: WasmBackendLike) => new Float32Array(backend.wasm.HEAPU8.buffer);
-  const offset = (backend: WasmBackendLike, t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
   tf.registerKernel({
     kernelName: ADAM,
     backendName: 'wasm',
@@ -254,7 +261,7 @@ function registerOptimizerKernels(gemm: NativeGemm): void {
       const { p, g, m, v, factor } = inputs as Record<string, tf.TensorInfo>;
       const { lr, beta1, beta2, eps } = attrs as Record<string, number>;
       const outs = [b.makeOutput(p.shape, 'float32'), b.makeOutput(p.shape, 'float32'), b.makeOutput(p.shape, 'float32')];
-      const o = (t: tf.TensorInfo) => offset(b, t);
+      const o = (t: tf.TensorInfo) => offsetOf(b, t);
       gemm.adam(heapOf(b), o(p), o(g), o(m), o(v), size(p.shape), o(factor), lr, beta1, beta2, eps, o(outs[0]), o(outs[1]), o(outs[2]));
       return outs;
     },
@@ -266,16 +273,10 @@ function registerOptimizerKernels(gemm: NativeGemm): void {
       const b = backend as unknown as WasmBackendLike;
       const { e, p } = inputs as Record<string, tf.TensorInfo>;
       const out = b.makeOutput(e.shape, 'float32');
-      gemm.ema(heapOf(b), offset(b, e), offset(b, p), size(e.shape), (attrs as Record<string, number>).rate, offset(b, out));
+      gemm.ema(heapOf(b), offsetOf(b, e), offsetOf(b, p), size(e.shape), (attrs as Record<string, number>).rate, offsetOf(b, out));
       return out;
     },
   });
-}
-
-/** Whether the optimizer kernels can run on these tensors: native kernels in use, float32, one heap (an ArrayBuffer). */
-function optimizerKernelsUsable(tensors: tf.Tensor[]): boolean {
-  if (!nativeMatMulInstalled() || !tensors.every((t) => t.dtype === 'float32')) return false;
-  return (tf.backend() as unknown as WasmBackendLike).wasm.HEAPU8.buffer instanceof ArrayBuffer;
 }
 
 /**
@@ -287,13 +288,13 @@ function optimizerKernelsUsable(tensors: tf.Tensor[]): boolean {
  * are not in use.
  */
 export function nativeAdamStep(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, factor: tf.Scalar, lr: number, beta1: number, beta2: number, eps: number): [tf.Tensor, tf.Tensor, tf.Tensor] | undefined {
-  if (g.size !== p.size || m.size !== p.size || v.size !== p.size || !optimizerKernelsUsable([p, g, m, v, factor])) return undefined;
+  if (g.size !== p.size || m.size !== p.size || v.size !== p.size || !nativeKernelsUsable([p, g, m, v, factor])) return undefined;
   const attrs = { lr, beta1, beta2, eps } as unknown as tf.NamedAttrMap;
   return tf.engine().runKernel(ADAM, { p, g, m, v, factor }, attrs) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
 }
 
 /** e - rate (e - p) by one native kernel as a new tensor, or undefined when the native kernels are not in use. */
 export function nativeEmaStep(e: tf.Tensor, p: tf.Tensor, rate: number): tf.Tensor | undefined {
-  if (e.size !== p.size || !optimizerKernelsUsable([e, p])) return undefined;
+  if (e.size !== p.size || !nativeKernelsUsable([e, p])) return undefined;
   return tf.engine().runKernel(EMA_KERNEL, { e, p }, { rate } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }

@@ -71,7 +71,10 @@ export function createMLP(config: MLPConfig): Network {
         // One t for the batch: [x, e] W0 + b0 = x W0[:dim] + (e W0[dim:] + b0), the bracket one row used as the bias.
         const w0 = params['h0.w'];
         const h0 = hidden[0];
-        const rowBias = dense(timeEmbedding(params, t, 1), tf.slice(w0, [dim, 0], [E, h0]), params['h0.b']).reshape([h0]);
+        // The bias is made by an add of rank-1 tensors, not a reshape of the [1, h0] product: wasm's
+        // _FusedMatMul checks the rank of the bias's data, which a reshape shares with its source.
+        const embeddingRow = tf.matMul(timeEmbedding(params, t, 1), tf.slice(w0, [dim, 0], [E, h0])).reshape([h0]);
+        const rowBias = tf.add(embeddingRow, params['h0.b']);
         let h: tf.Tensor = denseSilu(x, tf.slice(w0, [0, 0], [dim, h0]), rowBias);
         for (let i = 1; i < hidden.length; i++) h = denseSilu(h, params[`h${i}.w`], params[`h${i}.b`]);
         return dense(h, params['out.w'], params['out.b']);

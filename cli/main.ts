@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../src/errors.js';
+import { packageVersion } from '../src/version.js';
 import { classifyCommand } from './commands/classify.js';
 import { compareCommand } from './commands/compare.js';
 import { dataCommand } from './commands/data.js';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version(packageVersion())
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { parseCsv } from '../../src/data/csv.js';
 import { MNIST_SIZE } from '../../src/data/mnist.js';
@@ -14,6 +13,7 @@ import {
 } from '../../src/eval/classifier.js';
 import { UsageError } from '../../src/errors.js';
 import { createProgressReporter } from '../../src/train/progress.js';
+import { checkOutputDir, writingOutput } from '../output-paths.js';
 import { backendFromArgs, emit, withCommonOptions } from '../common.js';
 import { integerInRange, oneOf, positiveNumber } from '../validate.js';
 
@@ -69,9 +69,9 @@ async function trainMode(argv: Record<string, unknown>): Promise<void> {
   if (fs.existsSync(out)) {
     if (!fs.statSync(out).isDirectory()) throw new UsageError(`--out: '${out}' is a file, expected a directory`);
     if (fs.readdirSync(out).length > 0 && !isClassifierDir(out)) throw new UsageError(`--out: '${out}' exists, is not empty and holds no classifier; choose another directory`);
-  } else if (!fs.existsSync(path.dirname(path.resolve(out)))) {
-    throw new UsageError(`--out: parent directory of '${out}' does not exist`);
   }
+  // Writable (or its parent is, for a new directory): checked before the training.
+  checkOutputDir('out', out);
   const backend = await backendFromArgs(argv);
   const progress = createProgressReporter(process.stderr);
   const every = Math.max(1, Math.min(100, Math.round(iters / 20)));
@@ -89,7 +89,7 @@ async function trainMode(argv: Record<string, unknown>): Promise<void> {
       else progress.update(info);
     },
   });
-  saveClassifier(out, classifier);
+  writingOutput('out', out, () => saveClassifier(out, classifier));
   const { config } = classifier;
   classifier.dispose();
   const summary = {

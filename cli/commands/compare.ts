@@ -1,5 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { loadCsv } from '../../src/data/csv.js';
+import type { Dataset } from '../../src/data/dataset.js';
+import { isToyName } from '../../src/data/toy.js';
 import { compareSolvers, comparisonRuns, sampleQuality } from '../../src/eval/compare.js';
 import type { Points } from '../../src/eval/metrics.js';
 import { UsageError } from '../../src/errors.js';
@@ -9,10 +11,11 @@ import { SOLVER_NAMES } from '../../src/solvers/types.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { formatTable } from '../format.js';
 import { conditioningFromArgs, conditioningSummary, conditionSource, withConditioningOptions } from '../conditioning-options.js';
+import { checkOutputFile, writingOutput } from '../output-paths.js';
 import { checkSourceFlags, loadScoreSource, type ScoreSource } from '../score-source.js';
+import { sourceInfo } from '../source-info.js';
 import { solverOptionsFromArgs, withSolverOptions } from '../solver-options.js';
 import { checkSampleCount, integerAtLeast, oneOf, positiveNumber } from '../validate.js';
-import { checkOutputPath } from './sample.js';
 
 /** A comma-separated list of flag values, each parsed. */
 function list<T>(flag: string, value: unknown, parse: (flag: string, v: string) => T): T[] {
@@ -21,17 +24,23 @@ function list<T>(flag: string, value: unknown, parse: (flag: string, v: string) 
   return parts.map((p) => parse(flag, p));
 }
 
+/** Reads --reference FILE and checks it against the samples' shape (before any work). */
+function readReference(file: string, sampleShape: readonly number[]): Dataset {
+  const data = loadCsv(file, { label: `--reference ${file}` });
+  const d = data.shape.reduce((a, b) => a * b, 1);
+  const want = sampleShape.reduce((a, b) => a * b, 1);
+  if (d !== want) throw new UsageError(`--reference ${file}: rows have ${d} values, the samples have ${want}`);
+  if (data.n < 4) throw new UsageError(`--reference ${file}: needs at least 4 rows, has ${data.n}`);
+  return data;
+}
+
 /**
  * Two independent reference sets of size m: drawn from the oracle, or the first 2m rows of the
  * reference file (m = min(n, rows / 2)).
  */
-function referenceSets(source: ScoreSource, file: string | undefined, n: number, seed: number): [Points, Points] {
-  if (file !== undefined) {
-    const data = loadCsv(file, { label: `--reference ${file}` });
+function referenceSets(source: ScoreSource, file: string | undefined, data: Dataset | undefined, n: number, seed: number): [Points, Points] {
+  if (file !== undefined && data !== undefined) {
     const d = data.shape.reduce((a, b) => a * b, 1);
-    const want = source.sampleShape.reduce((a, b) => a * b, 1);
-    if (d !== want) throw new UsageError(`--reference ${file}: rows have ${d} values, the samples have ${want}`);
-    if (data.n < 4) throw new UsageError(`--reference ${file}: needs at least 4 rows, has ${data.n}`);
     const m = Math.min(n, Math.floor(data.n / 2));
     const row = (i: number) => Array.from(data.x.subarray(i * d, (i + 1) * d));
     return [Array.from({ length: m }, (_, i) => row(i)), Array.from({ length: m }, (_, i) => row(m + i))];
@@ -63,12 +72,21 @@ export const compareCommand: CommandModule = {
     const options = solverOptionsFromArgs(argv);
     const conditioning = conditioningFromArgs(argv);
     if (conditioning.labels && conditioning.labels.length > 1) throw new UsageError(`--class: sde compare takes one class, got '${String(argv.class)}'`);
-    const report = argv.report === undefined ? undefined : checkOutputPath('report', String(argv.report), ['.html']);
+    // The sizes, times and the report's path are checked before the backend is chosen (and before the long comparison).
+    const known = sourceInfo(argv);
+    checkSampleCount('n', n, known.sampleShape);
+    if (options.eps! >= known.T) throw new UsageError(`--eps: expected a time below T = ${known.T}, got ${options.eps}`);
+    const referenceFile = argv.reference === undefined ? undefined : String(argv.reference);
+    const referenceData = referenceFile === undefined ? undefined : readReference(referenceFile, known.sampleShape);
+    // A checkpoint's own reference is fresh draws of its built-in 2-D set, unconditioned.
+    const conditioned = conditioning.label !== undefined || conditioning.knownDims !== undefined || conditioning.knownFiles !== undefined;
+    if (referenceFile === undefined && known.dataSource !== undefined && (!isToyName(known.dataSource) || conditioned)) {
+      throw new UsageError('--reference: required with --checkpoint (a CSV of held-out data)');
+    }
+    const report = argv.report === undefined ? undefined : checkOutputFile('report', String(argv.report), ['.html']);
     const backend = await backendFromArgs(argv);
     const source = conditionSource(loadScoreSource(argv), conditioning, n);
-    checkSampleCount('n', n, source.sampleShape);
-    if (options.eps! >= source.sde.T) throw new UsageError(`--eps: expected a time below T = ${source.sde.T}, got ${options.eps}`);
-    const [reference, second] = referenceSets(source, argv.reference as string | undefined, n, options.seed ?? 0);
+    const [reference, second] = referenceSets(source, referenceFile, referenceData, n, options.seed ?? 0);
     const noiseFloor = sampleQuality(second, reference);
     const results = compareSolvers({
       sde: source.sde,
@@ -89,13 +107,13 @@ export const compareCommand: CommandModule = {
     source.dispose();
     if (report) {
       const twoD = source.sampleShape.length === 1 && source.sampleShape[0] >= 2;
-      writeFileAtomic(report, renderReport({
+      writingOutput('report', report, () => writeFileAtomic(report, renderReport({
         title: `Solver comparison: ${source.describe}`,
         facts: { source: source.describe, backend: backend.description, samples: n, reference: argv.reference ? String(argv.reference) : 'oracle draws' },
         rows,
         noiseFloor,
         ...(twoD ? { scatter: scatter.map((s) => ({ label: s.label, points: s.points.map((p) => [p[0], p[1]]) })) } : {}),
-      }));
+      })));
     }
     emit(argv, { n, noiseFloor, rows, report: report ?? null, backend: backend.backend, ...conditioningSummary(conditioning) }, () =>
       formatTable(['solver', 'steps', 'NFE', 'seconds', 'sliced W2', 'energy'], rows.map((r) => [r.solver, r.steps, r.nfe, r.seconds, r.sw2, r.energy])) +

@@ -3,7 +3,7 @@ import { formatCsv } from '../../src/data/csv.js';
 import { TOY_DATASETS, toyRaw } from '../../src/data/toy.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { emit } from '../common.js';
-import { checkOutputPath } from './sample.js';
+import { checkOutputFile, writingOutput } from '../output-paths.js';
 import { integerInRange, oneOf } from '../validate.js';
 
 /**
@@ -27,8 +27,8 @@ export const dataCommand: CommandModule = {
     const name = oneOf('data', argv.data, TOY_DATASETS);
     const n = integerInRange('n', argv.n, 1, 10_000_000);
     const seed = integerInRange('seed', argv.seed, 0, 2 ** 32 - 1);
-    const out = checkOutputPath('out', String(argv.out), ['.csv']);
-    writeFileAtomic(out, formatCsv(toyRaw(name, n, seed), 2));
+    const out = checkOutputFile('out', String(argv.out), ['.csv']);
+    writingOutput('out', out, () => writeFileAtomic(out, formatCsv(toyRaw(name, n, seed), 2)));
     emit(argv, { data: name, n, seed, out }, () => `${n} points of ${name} (seed ${seed}) -> ${out}`);
   },
 };

@@ -6,7 +6,7 @@ import { formatCsv } from '../../src/data/csv.js';
 import { toyDataset, toyRaw } from '../../src/data/toy.js';
 import { compareSolvers, comparisonRuns, sampleQuality } from '../../src/eval/compare.js';
 import type { Points } from '../../src/eval/metrics.js';
-import { UsageError } from '../../src/errors.js';
+import type { BackendInfo } from '../../src/backend.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { renderReport } from '../../src/report/html.js';
 import { train } from '../../src/train/loop.js';
@@ -16,6 +16,7 @@ import { integrate } from '../../src/solvers/integrate.js';
 import type { ScoreFn, SDE } from '../../src/sde/types.js';
 import { backendFromArgs, emit, withCommonOptions } from '../common.js';
 import { formatTable } from '../format.js';
+import { checkOutputDir, outputError } from '../output-paths.js';
 import { checkSampleCount, integerAtLeast } from '../validate.js';
 
 const DEMO_SOLVERS: SolverName[] = ['euler-maruyama', 'ddpm', 'ode-rk45', 'dpm-solver++'];
@@ -60,61 +61,71 @@ export const demoCommand: CommandModule = {
     const iters = integerAtLeast('iters', argv.iters, 1);
     const n = integerAtLeast('n', argv.n, 2);
     checkSampleCount('n', n, [2]);
-    if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new UsageError(`--out: '${out}' exists and is not a directory`);
+    // The directory exists and is writable, or its parent is: checked before the training.
+    checkOutputDir('out', out);
     const backend = await backendFromArgs(argv);
-    fs.mkdirSync(out, { recursive: true });
-    const modelDir = path.join(out, 'model');
-    fs.rmSync(modelDir, { recursive: true, force: true });
-
-    process.stderr.write(`training a score model on moons for ${iters} steps\n`);
-    const trained = await train({
-      data: toyDataset('moons', 100_000, 0),
-      iters,
-      outDir: modelDir,
-      checkpointEvery: iters,
-      progress: createProgressReporter(process.stderr),
-    });
-    const normalization = trained.config.data.normalization;
-    const toPoints = (x: tf.Tensor): Points =>
-      (x.arraySync() as number[][]).map((p) => p.map((v, j) => normalization.mean[j] + normalization.std[j] * v));
-
-    // Held-out reference: fresh draws of the generator with seeds the training set did not use.
-    const reference = toyPoints(n, 101);
-    const noiseFloor = sampleQuality(toyPoints(n, 202), reference);
-    process.stderr.write(`sampling ${n} points with ${DEMO_SOLVERS.join(', ')}\n`);
-    const results = compareSolvers({
-      sde: trained.model.sde,
-      score: trained.model.score,
-      shape: [n, 2],
-      toPoints,
-      reference,
-      runs: comparisonRuns(DEMO_SOLVERS, DEMO_STEPS, DEMO_TOLERANCES),
-      solverOptions: { seed: 1, eps: DEMO_EPS },
-      onResult: (r) => process.stderr.write(`  ${r.solver} ${r.steps} steps: ${r.nfe} NFE, ${r.seconds.toFixed(2)} s, sliced W2 ${r.sw2.toFixed(4)}\n`),
-    });
-    const best = DEMO_SOLVERS.map((s) => results.filter((r) => r.solver === s).pop()!);
-    const sampleFiles = best.map((r) => {
-      const file = path.join(out, `samples-${r.solver}.csv`);
-      writeFileAtomic(file, formatCsv(r.points.flat(), 2));
-      return file;
-    });
-    const rows = results.map(({ solver, steps, nfe, seconds, sw2, energy }) => ({ solver, steps, nfe, seconds, sw2, energy }));
-    const report = path.join(out, 'report.html');
-    writeFileAtomic(report, renderReport({
-      title: 'sde demo: moons',
-      facts: { backend: backend.description, 'training steps': trained.step, 'training steps/s': Number(trained.stepsPerSec.toFixed(1)), samples: n, reference: 'fresh moons draws' },
-      rows,
-      noiseFloor,
-      scatter: [{ label: 'reference (held out)', points: reference }, ...best.map((r) => ({ label: `${r.solver} (${r.nfe} NFE)`, points: r.points }))],
-      trajectories: DEMO_SOLVERS.map((solver) => particlePaths(trained.model.sde, trained.model.score, solver, toPoints)),
-      loss: trained.log.map((e) => ({ step: e.step, loss: e.loss })),
-    }));
-    const summary = { out, report, checkpoint: modelDir, samples: sampleFiles, trainingSteps: trained.step, stepsPerSec: trained.stepsPerSec, noiseFloor, rows, backend: backend.backend };
-    trained.dispose();
-    writeFileAtomic(path.join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-    emit(argv, summary, () =>
-      formatTable(['solver', 'steps', 'NFE', 'seconds', 'sliced W2', 'energy'], rows.map((r) => [r.solver, r.steps, r.nfe, r.seconds, r.sw2, r.energy])) +
-      `\nnoise floor: sliced W2 ${noiseFloor.sw2.toPrecision(4)}\nreport: ${report}`,
-    );
+    try {
+      await runDemo(argv, out, iters, n, backend);
+    } catch (e) {
+      throw outputError('out', out, e);
+    }
   },
 };
+
+/** Trains, samples and writes the demo's files into `out` (checked by checkOutputDir). */
+async function runDemo(argv: Record<string, unknown>, out: string, iters: number, n: number, backend: BackendInfo): Promise<void> {
+  fs.mkdirSync(out, { recursive: true });
+  const modelDir = path.join(out, 'model');
+  fs.rmSync(modelDir, { recursive: true, force: true });
+
+  process.stderr.write(`training a score model on moons for ${iters} steps\n`);
+  const trained = await train({
+    data: toyDataset('moons', 100_000, 0),
+    iters,
+    outDir: modelDir,
+    checkpointEvery: iters,
+    progress: createProgressReporter(process.stderr),
+  });
+  const normalization = trained.config.data.normalization;
+  const toPoints = (x: tf.Tensor): Points =>
+    (x.arraySync() as number[][]).map((p) => p.map((v, j) => normalization.mean[j] + normalization.std[j] * v));
+
+  // Held-out reference: fresh draws of the generator with seeds the training set did not use.
+  const reference = toyPoints(n, 101);
+  const noiseFloor = sampleQuality(toyPoints(n, 202), reference);
+  process.stderr.write(`sampling ${n} points with ${DEMO_SOLVERS.join(', ')}\n`);
+  const results = compareSolvers({
+    sde: trained.model.sde,
+    score: trained.model.score,
+    shape: [n, 2],
+    toPoints,
+    reference,
+    runs: comparisonRuns(DEMO_SOLVERS, DEMO_STEPS, DEMO_TOLERANCES),
+    solverOptions: { seed: 1, eps: DEMO_EPS },
+    onResult: (r) => process.stderr.write(`  ${r.solver} ${r.steps} steps: ${r.nfe} NFE, ${r.seconds.toFixed(2)} s, sliced W2 ${r.sw2.toFixed(4)}\n`),
+  });
+  const best = DEMO_SOLVERS.map((s) => results.filter((r) => r.solver === s).pop()!);
+  const sampleFiles = best.map((r) => {
+    const file = path.join(out, `samples-${r.solver}.csv`);
+    writeFileAtomic(file, formatCsv(r.points.flat(), 2));
+    return file;
+  });
+  const rows = results.map(({ solver, steps, nfe, seconds, sw2, energy }) => ({ solver, steps, nfe, seconds, sw2, energy }));
+  const report = path.join(out, 'report.html');
+  writeFileAtomic(report, renderReport({
+    title: 'sde demo: moons',
+    facts: { backend: backend.description, 'training steps': trained.step, 'training steps/s': Number(trained.stepsPerSec.toFixed(1)), samples: n, reference: 'fresh moons draws' },
+    rows,
+    noiseFloor,
+    scatter: [{ label: 'reference (held out)', points: reference }, ...best.map((r) => ({ label: `${r.solver} (${r.nfe} NFE)`, points: r.points }))],
+    trajectories: DEMO_SOLVERS.map((solver) => particlePaths(trained.model.sde, trained.model.score, solver, toPoints)),
+    loss: trained.log.map((e) => ({ step: e.step, loss: e.loss })),
+  }));
+  const summary = { out, report, checkpoint: modelDir, samples: sampleFiles, trainingSteps: trained.step, stepsPerSec: trained.stepsPerSec, noiseFloor, rows, backend: backend.backend };
+  trained.dispose();
+  writeFileAtomic(path.join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  emit(argv, summary, () =>
+    formatTable(['solver', 'steps', 'NFE', 'seconds', 'sliced W2', 'energy'], rows.map((r) => [r.solver, r.steps, r.nfe, r.seconds, r.sw2, r.energy])) +
+    `\nnoise floor: sliced W2 ${noiseFloor.sw2.toPrecision(4)}\nreport: ${report}`,
+  );
+}

@@ -17,6 +17,7 @@ import { UsageError } from '../../src/errors.js';
 import { readCheckpointConfig } from '../../src/models/checkpoint.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { checkSourceFlags, loadScoreSource } from '../score-source.js';
+import { sourceInfo } from '../source-info.js';
 import { integerAtLeast, oneOf, positiveNumber } from '../validate.js';
 
 const METHODS = ['ode', 'vlb'] as const;
@@ -87,16 +88,18 @@ export const nllCommand: CommandModule = {
     const grid = argv.grid === undefined ? 'uniform' : oneOf('grid', argv.grid, VLB_GRIDS);
     const file = String(argv.data);
     const data = loadCsv(file, { label: `--data ${file}` });
+    // The source's shape and SDE, checked against the data and the flags before the backend is chosen.
+    const known = sourceInfo(argv);
+    const D = known.sampleShape.reduce((a, b) => a * b, 1);
+    const d = data.shape.reduce((a, b) => a * b, 1);
+    if (d !== D) throw new UsageError(`--data ${file}: rows have ${d} values, the model's samples have ${D}`);
+    if (eps >= known.T) throw new UsageError(`--eps: expected a time below T = ${known.T}, got ${eps}`);
+    if (method === 'vlb' && known.sdeName !== 'vp') throw new UsageError(`--method vlb: the DDPM chain is defined for the VP-SDE, not '${known.sdeName}'`);
 
     const backend = await backendFromArgs(argv);
     const source = loadScoreSource(argv);
     try {
       const { sde } = source;
-      const D = source.sampleShape.reduce((a, b) => a * b, 1);
-      const d = data.shape.reduce((a, b) => a * b, 1);
-      if (d !== D) throw new UsageError(`--data ${file}: rows have ${d} values, the model's samples have ${D}`);
-      if (eps >= sde.T) throw new UsageError(`--eps: expected a time below T = ${sde.T}, got ${eps}`);
-      if (method === 'vlb' && sde.name !== 'vp') throw new UsageError(`--method vlb: the DDPM chain is defined for the VP-SDE, not '${sde.name}'`);
       // Model coordinates: a checkpoint's normalization x = (raw - mean) / std; the oracle's are the data's.
       const norm: Normalization = argv.checkpoint !== undefined ? readCheckpointConfig(String(argv.checkpoint)).data.normalization : { mean: [0], std: [1] };
       const x = normalize(data.x, norm, D);

@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../../src/io/atomic.js';
 import { isCheckpoint, readCheckpointConfig } from '../../src/models/checkpoint.js';
 import { renderReport, type ComparisonRow, type ReportData } from '../../src/report/html.js';
 import { emit, withCommonOptions } from '../common.js';
+import { checkOutputFile, writingOutput } from '../output-paths.js';
 
 /** Points per scatter plot. */
 const SCATTER_POINTS = 2000;
@@ -102,6 +103,9 @@ export const reportCommand: CommandModule = {
     const dir = String(argv.dir);
     if (!fs.existsSync(dir)) throw new UsageError(`${dir}: no such directory`);
     if (!fs.statSync(dir).isDirectory()) throw new UsageError(`${dir}: not a directory`);
+    // DIR/report.html is written: the directory must be writable, checked before the files are read.
+    const report = path.join(dir, 'report.html');
+    checkOutputFile('<dir>', report, ['.html']);
     const summaryFile = path.join(dir, 'summary.json');
     const hasSummary = fs.existsSync(summaryFile);
     // The run's checkpoint: DIR itself, or DIR/model for a demo directory.
@@ -133,8 +137,7 @@ export const reportCommand: CommandModule = {
       ...(scatter.length ? { scatter } : {}),
       ...(loss.length ? { loss } : {}),
     };
-    const report = path.join(dir, 'report.html');
-    writeFileAtomic(report, renderReport(data));
+    writingOutput('<dir>', report, () => writeFileAtomic(report, renderReport(data)));
     const result = { report, lossPoints: loss.length, rows: summary?.rows.length ?? 0, scatter: scatter.length, log: logFile ?? null, summary: hasSummary ? summaryFile : null };
     emit(argv, result, () => `report: ${report} (${loss.length} loss points, ${result.rows} comparison rows)`);
   },

@@ -1,28 +1,42 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { formatCsv } from '../../src/data/csv.js';
 import { UsageError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { imageGrid } from '../../src/io/png.js';
-import type { Points } from '../../src/eval/metrics.js';
+import { openStreamFile } from '../../src/io/stream-file.js';
+import { deriveSeed } from '../../src/solvers/common.js';
 import { integrate } from '../../src/solvers/integrate.js';
 import { SOLVERS } from '../../src/solvers/registry.js';
 import { SOLVER_NAMES } from '../../src/solvers/types.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { conditioningFromArgs, conditioningSummary, conditionSource, withConditioningOptions } from '../conditioning-options.js';
+import { checkOutputFile, outputError, writingOutput, writingOutputAsync } from '../output-paths.js';
 import { checkSourceFlags, loadScoreSource } from '../score-source.js';
+import { sourceInfo } from '../source-info.js';
 import { solverOptionsFromArgs, withSolverOptions } from '../solver-options.js';
 import { checkSampleCount, integerAtLeast, oneOf } from '../validate.js';
 
-/** Checks that an output file can be written: its extension and an existing directory. */
-export function checkOutputPath(flag: string, file: string, extensions: readonly string[]): string {
-  const ext = path.extname(file).toLowerCase();
-  if (!extensions.includes(ext)) throw new UsageError(`--${flag}: expected a ${extensions.join(' or ')} file name, got '${file}'`);
-  const dir = path.dirname(path.resolve(file));
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`--${flag}: directory '${path.dirname(file)}' does not exist`);
-  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UsageError(`--${flag}: '${file}' is a directory`);
-  return file;
+/** Most samples one solver run holds: the chunk size of vector samples. */
+export const CHUNK_SAMPLES = 65_536;
+/** Most float32 values one solver run holds (4 MiB): bounds the chunk of image samples. */
+export const CHUNK_VALUES = 2 ** 20;
+/** Most images a PNG grid holds (a 64 x 64 grid). */
+export const MAX_GRID_IMAGES = 4096;
+/** Stream id of the chunk seeds under --seed (the solvers use 1 and 2 under each chunk's seed). */
+const CHUNK_STREAM = 3;
+
+/** Samples per solver run for samples of `d` values: at most CHUNK_SAMPLES and CHUNK_VALUES values, at least 1. */
+export function chunkSize(d: number): number {
+  return Math.max(1, Math.min(CHUNK_SAMPLES, Math.floor(CHUNK_VALUES / d)));
+}
+
+/**
+ * The seed of chunk k under --seed: chunk 0 uses the seed itself (so --n up to one chunk gives
+ * what one run over all samples gives), chunk k > 0 a seed derived from (seed, k).
+ */
+export function chunkSeed(seed: number, k: number): number {
+  return k === 0 ? seed : deriveSeed(seed, CHUNK_STREAM, k);
 }
 
 /** The arrays one after another. */
@@ -36,25 +50,10 @@ function concatFloat32(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-/**
- * Writes samples to `out`: a CSV of data-space values (one sample a row) and, for images
- * [H, W, C], a PNG grid beside it (same name, .png) drawn from `modelPixels`, the model-space
- * values in [-1, 1], `columns` images a row (default: a square grid); `out` ending in .png
- * writes only the grid. Returns the files written.
- */
-function writeSamples(out: string, points: Points, shape: readonly number[], modelPixels?: Float32Array, columns?: number): string[] {
-  const isImage = shape.length === 3 && modelPixels !== undefined;
-  const png = out.replace(/\.(csv|png)$/i, '.png');
-  const files: string[] = [];
-  if (path.extname(out).toLowerCase() === '.csv') {
-    writeFileAtomic(out, formatCsv(points.flat(), shape.reduce((a, b) => a * b, 1)));
-    files.push(out);
-  }
-  if (isImage) {
-    writeFileAtomic(png, imageGrid(modelPixels, points.length, [shape[0], shape[1], shape[2]], columns));
-    files.push(png);
-  }
-  return files;
+/** Index of the first value that is NaN or infinite, or -1. */
+function firstNonFinite(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
+  return -1;
 }
 
 export const sampleCommand: CommandModule = {
@@ -74,6 +73,7 @@ export const sampleCommand: CommandModule = {
       .example('$0 sample --checkpoint runs/mnist-cond --solver ddpm --class 0,1,2,3,4,5,6,7,8,9 --n 10 --out digits.csv', '10 digits of each class; digits.png has one row per class')
       .example('$0 sample --oracle mix.json --solver ode-heun --known-dims 0=1.5', 'inpainting: coordinate 0 fixed at 1.5, the others sampled'),
   handler: async (argv) => {
+    // Every flag, the source's shape and the output path are checked before the backend is chosen.
     checkSourceFlags(argv);
     const solver = oneOf('solver', argv.solver, SOLVER_NAMES);
     const info = SOLVERS[solver];
@@ -82,55 +82,107 @@ export const sampleCommand: CommandModule = {
     const n = integerAtLeast('n', argv.n, 1);
     const options = solverOptionsFromArgs(argv);
     const conditioning = conditioningFromArgs(argv);
-    const out = checkOutputPath('out', String(argv.out), ['.csv', '.png']);
-    const backend = await backendFromArgs(argv);
     const classes: (number | undefined)[] = conditioning.labels ?? [undefined];
+    const outArg = String(argv.out);
+    const pngOnly = path.extname(outArg).toLowerCase() === '.png';
+    const known = sourceInfo(argv);
+    const sampleShape = known.sampleShape;
+    const d = sampleShape.reduce((a, b) => a * b, 1);
+    const isImage = sampleShape.length === 3;
+    const total = n * classes.length;
+    checkSampleCount('n', total, sampleShape);
+    if (pngOnly && !isImage) {
+      throw new UsageError(`--out: a .png grid needs image samples; ${known.describe} gives vectors of ${sampleShape[0]} values, use a .csv file`);
+    }
+    if (pngOnly && total > MAX_GRID_IMAGES) throw new UsageError(`--out: a .png grid holds at most ${MAX_GRID_IMAGES} images, asked for ${total}; write a .csv file`);
+    if (options.eps! >= known.T) throw new UsageError(`--eps: expected a time below T = ${known.T}, got ${options.eps}`);
+    const chunk = chunkSize(d);
+    if (conditioning.knownFiles && Math.max(conditioning.knownFiles.known.n, conditioning.knownFiles.mask.n) > 1 && n > chunk) {
+      throw new UsageError(`--known: one row per sample works for at most ${chunk} samples, got --n ${n}; give one shared row or fewer samples`);
+    }
+    const out = checkOutputFile('out', outArg, ['.csv', '.png']);
+    const backend = await backendFromArgs(argv);
+
+    // Images get a PNG grid (from model space, where pixels lie in [-1, 1]) when it is small enough.
+    const grid = isImage && total <= MAX_GRID_IMAGES;
+    const png = out.replace(/\.(csv|png)$/i, '.png');
+    const chunks = Math.ceil(n / chunk);
     const started = performance.now();
-    let points: Points = [];
     const pixelParts: Float32Array[] = [];
     let nfe = 0;
     let adaptiveSteps: { accepted?: number; rejected?: number } = {};
-    let sampleShape: readonly number[] = [];
     let describe = '';
-    // Each class is its own run from the same seed: with several classes, sample j of every class starts from the same noise.
-    for (const label of classes) {
-      const source = conditionSource(loadScoreSource(argv), { ...conditioning, ...(label !== undefined ? { label } : {}) }, n);
-      try {
-        sampleShape = source.sampleShape;
-        // With several classes, the description names them all (conditionSource notes 'class C').
-        describe = classes.length > 1 ? source.describe.replace(`class ${label}`, `classes ${classes.join(',')}`) : source.describe;
-        checkSampleCount('n', n * classes.length, sampleShape);
-        if (path.extname(out).toLowerCase() === '.png' && sampleShape.length !== 3) {
-          throw new UsageError(`--out: a .png grid needs image samples; ${describe} gives vectors of ${sampleShape[0]} values, use a .csv file`);
+    const csv = pngOnly ? undefined : await writingOutputAsync('out', out, () => openStreamFile(out));
+    let pending: Promise<void> | undefined;
+    try {
+      // Each class is its own run from the same seed: with several classes, sample j of every class starts from the same noise.
+      for (const label of classes) {
+        const source = conditionSource(loadScoreSource(argv), { ...conditioning, ...(label !== undefined ? { label } : {}) }, n);
+        try {
+          // With several classes, the description names them all (conditionSource notes 'class C').
+          describe = classes.length > 1 ? source.describe.replace(`class ${label}`, `classes ${classes.join(',')}`) : source.describe;
+          for (let k = 0; k < chunks; k++) {
+            const size = Math.min(chunk, n - k * chunk);
+            const seed = chunkSeed(options.seed ?? 0, k);
+            const run = integrate(source.sde, source.score, solver, { ...options, seed, ...(info.adaptive ? {} : { steps }), shape: [size, ...sampleShape], impute: source.impute });
+            try {
+              const values = (await run.x.data()) as Float32Array;
+              const bad = firstNonFinite(values);
+              if (bad >= 0) {
+                const where = known.describe.startsWith('checkpoint') ? `the ${known.describe} diverged?` : `${solver} diverged on the ${known.describe}? try more --steps`;
+                throw new UsageError(`samples are not finite: sample ${k * chunk + Math.floor(bad / d) + 1}${label !== undefined ? ` of class ${label}` : ''} has ${values[bad]} (${where})`);
+              }
+              if (grid) pixelParts.push(values.slice());
+              if (csv) {
+                const text = formatCsv(source.toPoints(run.x).flat(), d);
+                if (pending) await pending;
+                // The write proceeds while the next chunk is computed; its error is taken up by the next await.
+                pending = csv.write(text);
+                pending.catch(() => undefined);
+              }
+            } finally {
+              run.x.dispose();
+            }
+            nfe += run.nfe;
+            adaptiveSteps = { accepted: (adaptiveSteps.accepted ?? 0) + (run.accepted ?? 0), rejected: (adaptiveSteps.rejected ?? 0) + (run.rejected ?? 0) };
+            if (chunks > 1) process.stderr.write(`chunk ${k + 1}/${chunks}${label !== undefined && classes.length > 1 ? ` of class ${label}` : ''}: ${k * chunk + size} of ${n} samples\n`);
+          }
+        } finally {
+          source.dispose();
         }
-        if (options.eps! >= source.sde.T) throw new UsageError(`--eps: expected a time below T = ${source.sde.T}, got ${options.eps}`);
-        const run = integrate(source.sde, source.score, solver, { ...options, ...(info.adaptive ? {} : { steps }), shape: [n, ...sampleShape], impute: source.impute });
-        points = points.concat(source.toPoints(run.x));
-        // Images are drawn from model space, where pixels lie in [-1, 1] whatever the data's scale.
-        if (sampleShape.length === 3) pixelParts.push((await run.x.data()) as Float32Array);
-        run.x.dispose();
-        nfe += run.nfe;
-        adaptiveSteps = { accepted: (adaptiveSteps.accepted ?? 0) + (run.accepted ?? 0), rejected: (adaptiveSteps.rejected ?? 0) + (run.rejected ?? 0) };
-      } finally {
-        source.dispose();
       }
+      if (pending) await pending;
+      const files: string[] = [];
+      // The grid first: if it cannot be written, the CSV is not committed either.
+      if (grid) {
+        writingOutput('out', png, () => writeFileAtomic(png, imageGrid(concatFloat32(pixelParts), total, [sampleShape[0], sampleShape[1], sampleShape[2]], classes.length > 1 ? n : undefined)));
+      }
+      if (csv) {
+        await csv.commit();
+        files.push(out);
+      }
+      if (grid) files.push(png);
+      else if (isImage) process.stderr.write(`sde: no PNG grid beside ${out}: a grid holds at most ${MAX_GRID_IMAGES} images, there are ${total}\n`);
+      const seconds = (performance.now() - started) / 1000;
+      const summary = {
+        solver,
+        steps: info.adaptive ? (adaptiveSteps.accepted ?? 0) : steps,
+        nfe,
+        seconds,
+        n,
+        ...(classes.length > 1 ? { total } : {}),
+        out,
+        files,
+        ...(chunks > 1 ? { chunks, chunkSize: chunk } : {}),
+        backend: backend.backend,
+        ...conditioningSummary(conditioning),
+        ...(info.adaptive ? adaptiveSteps : {}),
+      };
+      emit(argv, summary, () => `${classes.length > 1 ? `${n} samples of each of ${classes.length} classes` : `${n} samples`} from ${describe} with ${solver}: ${summary.steps} steps, ${nfe} NFE, ${seconds.toFixed(2)} s -> ${out}`);
+    } catch (e) {
+      await pending?.catch(() => undefined);
+      await csv?.abort();
+      throw outputError('out', out, e);
     }
-    const seconds = (performance.now() - started) / 1000;
-    const modelPixels = pixelParts.length ? concatFloat32(pixelParts) : undefined;
-    const files = writeSamples(out, points, sampleShape, modelPixels, classes.length > 1 ? n : undefined);
-    const summary = {
-      solver,
-      steps: info.adaptive ? (adaptiveSteps.accepted ?? 0) : steps,
-      nfe,
-      seconds,
-      n,
-      ...(classes.length > 1 ? { total: points.length } : {}),
-      out,
-      files,
-      backend: backend.backend,
-      ...conditioningSummary(conditioning),
-      ...(info.adaptive ? adaptiveSteps : {}),
-    };
-    emit(argv, summary, () => `${classes.length > 1 ? `${n} samples of each of ${classes.length} classes` : `${n} samples`} from ${describe} with ${solver}: ${summary.steps} steps, ${nfe} NFE, ${seconds.toFixed(2)} s -> ${out}`);
   },
 };

@@ -5,7 +5,7 @@ import { loadCsv } from '../src/data/csv.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { UsageError } from '../src/errors.js';
 import type { Points } from '../src/eval/metrics.js';
-import { conditionOnClass, givenKnownSampler, mixtureConditionalScore, sampleMixture, type KnownCoordinate } from '../src/oracle/index.js';
+import { conditionOnClass, givenKnownSampler, mixtureConditionalScore, sampleMixture, type GaussianMixture, type KnownCoordinate } from '../src/oracle/index.js';
 import { normalRng, uniformRng } from '../src/random.js';
 import type { Imputation } from '../src/solvers/types.js';
 import type { ScoreSource } from './score-source.js';
@@ -137,6 +137,21 @@ function knownRows(c: Conditioning, D: number, n: number): KnownRows | undefined
   const rows = Math.max(known.n, mask.n);
   const spread = (x: Float32Array) => Float32Array.from({ length: rows * D }, (_v, i) => x[i % x.length]);
   return { rows, mask: spread(mask.x), values: Float64Array.from(spread(known.x)) };
+}
+
+/**
+ * Checks the conditioning flags against a source before any tensor exists: the classes
+ * (against the oracle's mixture or the checkpoint's number of classes: undefined for a model that
+ * is not class-conditional) and the known coordinates (against D values per sample and --n).
+ * The same UsageErrors as conditionSource gives later, so they come before the backend line.
+ */
+export function checkConditioning(c: Conditioning, source: { describe: string; D: number; n: number; mixture?: GaussianMixture; numClasses?: number }): void {
+  for (const label of c.labels ?? []) {
+    if (source.mixture) conditionOnClass(source.mixture, label, '--class');
+    else if (source.numClasses === undefined) throw new UsageError(`--class: ${source.describe} is not a class-conditional model (sampling a class needs a model trained with --conditional)`);
+    else if (label >= source.numClasses) throw new UsageError(`--class: ${source.describe} has classes 0..${source.numClasses - 1}, got ${label}`);
+  }
+  knownRows(c, source.D, source.n);
 }
 
 /**

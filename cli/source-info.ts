@@ -1,6 +1,6 @@
 import { UsageError } from '../src/errors.js';
 import { isCheckpoint, readCheckpointConfig } from '../src/models/checkpoint.js';
-import { loadMixture, mixtureDim } from '../src/oracle/index.js';
+import { loadMixture, mixtureDim, type GaussianMixture } from '../src/oracle/index.js';
 import { makeSDE } from '../src/sde/registry.js';
 import { sdeConfigFromArgs } from './common.js';
 
@@ -16,6 +16,10 @@ export interface SourceInfo {
   describe: string;
   /** A checkpoint's training data (a built-in set's name or a file); undefined for the oracle. */
   dataSource?: string;
+  /** The oracle's mixture. */
+  mixture?: GaussianMixture;
+  /** A class-conditional checkpoint's number of classes. */
+  numClasses?: number;
 }
 
 /**
@@ -28,11 +32,14 @@ export function sourceInfo(argv: Record<string, unknown>): SourceInfo {
     const file = String(argv.oracle);
     const mix = loadMixture(file);
     const sde = makeSDE(sdeConfigFromArgs(argv));
-    return { sampleShape: [mixtureDim(mix)], T: sde.T, sdeName: sde.name, describe: `oracle '${file}'` };
+    return { sampleShape: [mixtureDim(mix)], T: sde.T, sdeName: sde.name, describe: `oracle '${file}'`, mixture: mix };
   }
   const dir = String(argv.checkpoint);
   if (!isCheckpoint(dir)) throw new UsageError(`--checkpoint: '${dir}' holds no checkpoint (config.json and weights written by sde train)`);
   const config = readCheckpointConfig(dir);
   const sde = makeSDE(config.sde);
-  return { sampleShape: [...config.data.shape], T: sde.T, sdeName: sde.name, describe: `checkpoint '${dir}'`, dataSource: config.data.source };
+  return { sampleShape: [...config.data.shape], T: sde.T, sdeName: sde.name, describe: `checkpoint '${dir}'`,
+    dataSource: config.data.source,
+    ...(typeof config.model.network.numClasses === 'number' ? { numClasses: config.model.network.numClasses } : {}),
+  };
 }

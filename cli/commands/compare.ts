@@ -10,7 +10,7 @@ import { renderReport, type ComparisonRow } from '../../src/report/html.js';
 import { SOLVER_NAMES } from '../../src/solvers/types.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { formatTable } from '../format.js';
-import { conditioningFromArgs, conditioningSummary, conditionSource, withConditioningOptions } from '../conditioning-options.js';
+import { checkConditioning, conditioningFromArgs, conditioningSummary, conditionSource, withConditioningOptions } from '../conditioning-options.js';
 import { checkOutputFile, writingOutput } from '../output-paths.js';
 import { checkSourceFlags, loadScoreSource, type ScoreSource } from '../score-source.js';
 import { sourceInfo } from '../source-info.js';
@@ -75,6 +75,7 @@ export const compareCommand: CommandModule = {
     // The sizes, times and the report's path are checked before the backend is chosen (and before the long comparison).
     const known = sourceInfo(argv);
     checkSampleCount('n', n, known.sampleShape);
+    checkConditioning(conditioning, { ...known, D: known.sampleShape.reduce((a, b) => a * b, 1), n });
     if (options.eps! >= known.T) throw new UsageError(`--eps: expected a time below T = ${known.T}, got ${options.eps}`);
     const referenceFile = argv.reference === undefined ? undefined : String(argv.reference);
     const referenceData = referenceFile === undefined ? undefined : readReference(referenceFile, known.sampleShape);

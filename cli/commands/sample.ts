@@ -10,7 +10,7 @@ import { integrate } from '../../src/solvers/integrate.js';
 import { SOLVERS } from '../../src/solvers/registry.js';
 import { SOLVER_NAMES } from '../../src/solvers/types.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
-import { conditioningFromArgs, conditioningSummary, conditionSource, withConditioningOptions } from '../conditioning-options.js';
+import { checkConditioning, conditioningFromArgs, conditioningSummary, conditionSource, withConditioningOptions } from '../conditioning-options.js';
 import { checkOutputFile, outputError, writingOutput, writingOutputAsync } from '../output-paths.js';
 import { checkSourceFlags, loadScoreSource } from '../score-source.js';
 import { sourceInfo } from '../source-info.js';
@@ -91,6 +91,7 @@ export const sampleCommand: CommandModule = {
     const isImage = sampleShape.length === 3;
     const total = n * classes.length;
     checkSampleCount('n', total, sampleShape);
+    checkConditioning(conditioning, { ...known, D: d, n });
     if (pngOnly && !isImage) {
       throw new UsageError(`--out: a .png grid needs image samples; ${known.describe} gives vectors of ${sampleShape[0]} values, use a .csv file`);
     }

@@ -3,7 +3,7 @@ import type { Points } from '../src/eval/metrics.js';
 import { denormalize, normalize } from '../src/data/dataset.js';
 import { isToyName, toyRaw } from '../src/data/toy.js';
 import { UsageError } from '../src/errors.js';
-import { isCheckpoint, loadCheckpoint, readCheckpointConfig } from '../src/models/checkpoint.js';
+import { isCheckpoint, loadCheckpoint } from '../src/models/checkpoint.js';
 import { loadMixture, mixtureDim, sampleMixture, type GaussianMixture } from '../src/oracle/index.js';
 import { mixtureScore } from '../src/oracle/score.js';
 import { makeSDE } from '../src/sde/registry.js';
@@ -72,8 +72,10 @@ function oracleSource(argv: Record<string, unknown>): ScoreSource {
  */
 function checkpointSource(dir: string): ScoreSource {
   if (!isCheckpoint(dir)) throw new UsageError(`--checkpoint: '${dir}' holds no checkpoint (config.json and weights written by sde train)`);
+  // The data section of the very config.json the weights were loaded with (a training run may
+  // save a newer checkpoint meanwhile; loadCheckpoint reads one whole checkpoint).
   const ckpt = loadCheckpoint(dir);
-  const { data } = readCheckpointConfig(dir);
+  const { data } = ckpt.config;
   const d = data.shape.reduce((a, b) => a * b, 1);
   const toPoints = (x: tf.Tensor): Points => {
     const raw = denormalize(x.dataSync() as Float32Array, data.normalization, d);

@@ -3,52 +3,150 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { loadDataset, normalize, sampleSize, standardize, TOY_DATASETS, isToyName } from '../../src/data/index.js';
 import { UsageError } from '../../src/errors.js';
-import { isCheckpoint, readCheckpointConfig } from '../../src/models/checkpoint.js';
+import { isCheckpoint, readCheckpointConfig, type CheckpointConfig } from '../../src/models/checkpoint.js';
+import { sha256Hex } from '../../src/models/weights-io.js';
 import { parseParameterization } from '../../src/models/score-model.js';
 import { defaultUNetConfig } from '../../src/models/unet.js';
-import { makeSDE } from '../../src/sde/registry.js';
+import { DEFAULT_SDE_CONFIG, makeSDE, parseSdeName } from '../../src/sde/registry.js';
+import type { SDEConfig } from '../../src/sde/types.js';
 import { createProgressReporter } from '../../src/train/progress.js';
 import { OBJECTIVES, WEIGHTINGS } from '../../src/train/losses.js';
 import { train } from '../../src/train/loop.js';
-import { backendFromArgs, emit, sdeConfigFromArgs, withCommonOptions, withSdeOptions } from '../common.js';
+import { LOCK_FILE, releaseAllRunLocks } from '../../src/train/run-lock.js';
+import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { finiteNumber, integerAtLeast, integerInRange, oneOf, positiveNumber } from '../validate.js';
+
+/*
+ * Flags that define a run have no yargs default here, so the handler knows which were given:
+ * a new run fills in the defaults below; --resume takes the checkpoint's values and refuses a
+ * given flag that contradicts them (src/train/resume.ts).
+ */
+const RUN_DEFAULTS: Record<string, string> = { objective: 'dsm', timesteps: '1000', param: 'eps', weighting: 'eps', seed: '0', 'checkpoint-every': '1000' };
+const SDE_KEYS: [string, keyof SDEConfig][] = [['sde', 'sde'], ['schedule', 'schedule'], ['beta-min', 'betaMin'], ['beta-max', 'betaMax'], ['sigma-min', 'sigmaMin'], ['sigma-max', 'sigmaMax']];
+
+/** withSdeOptions without yargs defaults (shown in the descriptions instead). */
+function withSdeFlagsUndefaulted(y: Argv): Argv {
+  const d = DEFAULT_SDE_CONFIG;
+  const describe: Record<string, string> = {
+    sde: 'vp | subvp | ve',
+    schedule: 'VP/sub-VP beta(t): linear | cosine | an expression in t, e.g. "0.1 + 19.9*t"',
+    'beta-min': 'linear schedule beta(0)',
+    'beta-max': 'linear schedule beta(1)',
+    'sigma-min': 'VE sigma(0)',
+    'sigma-max': 'VE sigma(1)',
+  };
+  let out = withSdeOptions(y);
+  for (const [flag, key] of SDE_KEYS) out = out.option(flag, { type: 'string', default: undefined, describe: `${describe[flag]} (default: ${String(d[key])})` });
+  return out;
+}
+
+/** The SDE flags given (resume) or all of them with defaults (a new run). */
+function sdeFromArgs(argv: Record<string, unknown>, fillDefaults: boolean): Partial<SDEConfig> {
+  const out: Partial<SDEConfig> = {};
+  for (const [flag, key] of SDE_KEYS) {
+    const v = argv[flag] ?? (fillDefaults ? String(DEFAULT_SDE_CONFIG[key]) : undefined);
+    if (v === undefined) continue;
+    if (key === 'sde') out.sde = parseSdeName(String(v));
+    else if (key === 'schedule') out.schedule = String(v);
+    else out[key] = finiteNumber(flag, v);
+  }
+  return out;
+}
+
+/** Files a run leaves before its first checkpoint: log.jsonl, its lock, temporary files. */
+function isRunLeftover(name: string): boolean {
+  return name === 'log.jsonl' || name === LOCK_FILE || /^\.lock\.\d+\.stale$/.test(name) || /^\..+\.\d+\.tmp$/.test(name);
+}
+
+/** True when dir is a directory holding only what a run left before its first checkpoint (at least its log). */
+function onlyRunLeftovers(dir: string): boolean {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return false;
+  const names = fs.readdirSync(dir);
+  return names.includes('log.jsonl') && names.every(isRunLeftover);
+}
+
+/**
+ * On resume, the data: the checkpoint's recorded source unless --data is given, and a given one
+ * must be the same (a built-in set by name, a CSV by content when its sha256 is recorded).
+ */
+function resumedDataSpec(given: string | undefined, stored: CheckpointConfig, out: string): string {
+  const source = stored.data.source;
+  const builtIn = (s: string) => isToyName(s) || s === 'mnist';
+  const sha = stored.data.sha256;
+  const spec = given ?? source;
+  if (builtIn(source) || builtIn(spec)) {
+    if (spec !== source) throw new UsageError(`--data: the checkpoint in '${out}' was trained on '${source}', not '${spec}'; --resume keeps it (drop --data, or start a new run in another --out)`);
+    return spec;
+  }
+  if (!fs.existsSync(spec) || !fs.statSync(spec).isFile()) {
+    if (given === undefined) throw new UsageError(`--data: the checkpoint in '${out}' was trained on '${source}', which cannot be read from here (no such file); give --data FILE with the same rows`);
+    return spec; // reported as a missing file by the usual check
+  }
+  if (sha === undefined && spec !== source) {
+    throw new UsageError(`--data: the checkpoint in '${out}' was trained on '${source}', not '${spec}'; --resume keeps it (drop --data, or start a new run in another --out)`);
+  }
+  return spec;
+}
+
+/** On resume from a CSV whose sha256 is recorded: the file must hold the same bytes (checked after its dimension). */
+function checkSameCsv(spec: string, given: string | undefined, stored: CheckpointConfig, out: string, bytesSha: string, note: (line: string) => void): void {
+  const { source, sha256 } = stored.data;
+  if (sha256 === undefined) return;
+  if (bytesSha !== sha256) {
+    throw new UsageError(given === undefined || spec === source
+      ? `--data: '${spec}' changed since the checkpoint in '${out}' was trained on it (its sha256 differs); --resume needs the same data`
+      : `--data: '${spec}' is not the data the checkpoint in '${out}' was trained on ('${source}', another sha256); --resume keeps it`);
+  }
+  if (spec !== source) note(`--data: '${spec}' holds the same bytes as the recorded '${source}'; the checkpoint now records '${spec}'`);
+}
 
 export const trainCommand: CommandModule = {
   command: 'train',
   describe: 'Train a score model by denoising score matching (continuous t) or DDPM L_simple (discrete steps)',
   builder: (y: Argv) =>
-    withCommonOptions(withSdeOptions(y))
-      .option('data', { type: 'string', demandOption: true, describe: `${TOY_DATASETS.join(' | ')} | mnist | FILE.csv` })
-      .option('objective', { type: 'string', default: 'dsm', describe: 'dsm: t ~ U[eps, T]; ddpm: L_simple on --timesteps integer steps' })
-      .option('timesteps', { type: 'string', default: '1000', describe: 'ddpm objective: steps N of the chain' })
-      .option('param', { type: 'string', default: 'eps', describe: 'network output: eps (score = -eps/std) | score' })
-      .option('weighting', { type: 'string', default: 'eps', describe: 'dsm weighting: eps (lambda = std^2) | likelihood (lambda = g^2)' })
-      .option('iters', { type: 'string', describe: 'training steps (default 10000)' })
+    withCommonOptions(withSdeFlagsUndefaulted(y))
+      .option('data', { type: 'string', describe: `${TOY_DATASETS.join(' | ')} | mnist | FILE.csv (required, except with --resume: the checkpoint's)` })
+      .option('objective', { type: 'string', describe: 'dsm: t ~ U[eps, T]; ddpm: L_simple on --timesteps integer steps (default: dsm)' })
+      .option('timesteps', { type: 'string', describe: 'ddpm objective: steps N of the chain (default: 1000)' })
+      .option('param', { type: 'string', describe: 'network output: eps (score = -eps/std) | score (default: eps)' })
+      .option('weighting', { type: 'string', describe: 'dsm weighting: eps (lambda = std^2) | likelihood (lambda = g^2) (default: eps)' })
+      .option('iters', { type: 'string', describe: 'total training steps (default 10000); with --resume it may be raised' })
       .option('batch', { type: 'string', describe: 'batch size (default 512, images 32)' })
-      .option('lr', { type: 'string', describe: 'Adam learning rate (default 1e-3, images 2e-4)' })
-      .option('warmup', { type: 'string', describe: 'linear learning-rate warm-up steps' })
-      .option('grad-clip', { type: 'string', describe: 'global gradient-norm clip (default 1)' })
+      .option('lr', { type: 'string', describe: 'Adam learning rate (default 1e-3, images 2e-4); may change on --resume' })
+      .option('warmup', { type: 'string', describe: 'linear learning-rate warm-up steps; may change on --resume' })
+      .option('grad-clip', { type: 'string', describe: 'global gradient-norm clip (default 1); may change on --resume' })
       .option('ema', { type: 'string', describe: 'EMA decay in [0, 1) (default 0.999)' })
-      .option('seed', { type: 'string', default: '0', describe: 'seed of initialisation, batches and noise' })
+      .option('seed', { type: 'string', describe: 'seed of initialisation, batches and noise (default: 0)' })
       .option('n-data', { type: 'string', describe: 'points drawn from a built-in 2-D set (default 100000)' })
-      .option('out', { type: 'string', default: 'sde-run', describe: 'checkpoint directory' })
-      .option('resume', { type: 'boolean', default: false, describe: 'continue the checkpoint in --out' })
-      .option('checkpoint-every', { type: 'string', default: '1000', describe: 'steps between checkpoints' })
-      .option('conditional', { type: 'boolean', default: false, describe: 'class-conditional model for classifier-free guidance (needs labels: mnist, or a CSV with --label-column)' })
+      .option('out', { type: 'string', default: 'sde-run', describe: 'checkpoint directory (locked while training: one run writes it at a time)' })
+      .option('resume', { type: 'boolean', default: false, describe: 'continue the checkpoint in --out exactly; flags that define the run must match it' })
+      .option('checkpoint-every', { type: 'string', describe: 'steps between checkpoints (default: 1000); may change on --resume' })
+      .option('conditional', { type: 'boolean', describe: 'class-conditional model for classifier-free guidance (needs labels: mnist, or a CSV with --label-column)' })
       .option('p-uncond', { type: 'string', describe: 'with --conditional: probability in [0, 1) of training a sample with the null label (default 0.1)' })
       .option('channels', { type: 'string', describe: 'image data: U-Net channels at the first resolution (default 16)' })
       .option('patch', { type: 'string', describe: 'image data: fold p x p pixel patches into channels before the U-Net (default 1)' })
       .option('label-column', { type: 'string', describe: 'CSV data: 0-based column K holding integer class labels 0..C-1 (not part of the data)' })
       .example('$0 train --data moons --iters 8000 --out runs/moons', 'continuous DSM on the VP-SDE')
       .example('$0 train --data points.csv --objective ddpm --timesteps 1000', 'DDPM L_simple on a CSV of points')
-      .example('$0 train --data moons --out runs/moons --iters 16000 --resume', 'continue a run')
+      .example('$0 train --out runs/moons --iters 16000 --resume', 'continue a run (its data and settings come from the checkpoint)')
       .example('$0 train --data points.csv --label-column 2 --conditional --out runs/cls', 'class-conditional on a labelled CSV (sample with --class C)'),
   handler: async (argv) => {
-    const spec = String(argv.data);
-    const objective = oneOf('objective', argv.objective, OBJECTIVES);
-    const weighting = oneOf('weighting', argv.weighting, WEIGHTINGS);
-    const parameterization = parseParameterization(String(argv.param));
-    const opt = <V>(key: string, parse: (flag: string, v: unknown) => V): V | undefined => (argv[key] === undefined ? undefined : parse(key, argv[key]));
+    const note = (line: string) => process.stderr.write(line + '\n');
+    const out = String(argv.out);
+    let resume = Boolean(argv.resume);
+    if (resume && !isCheckpoint(out)) {
+      if (!onlyRunLeftovers(out)) throw new UsageError(`--resume: '${out}' holds no checkpoint to continue`);
+      // Killed before its first checkpoint: nothing to continue, so the run starts again.
+      note(`--resume: '${out}' has no checkpoint yet (its run stopped before the first one); starting from step 0`);
+      resume = false;
+    }
+    // On resume the data must match the checkpoint's and is mapped with its stored normalization.
+    const stored = resume ? readCheckpointConfig(out) : undefined;
+    const arg = (key: string): unknown => argv[key] ?? (resume ? undefined : RUN_DEFAULTS[key]);
+    const opt = <V>(key: string, parse: (flag: string, v: unknown) => V): V | undefined => (arg(key) === undefined ? undefined : parse(key, arg(key)));
+    const objective = opt('objective', (f, v) => oneOf(f, v, OBJECTIVES));
+    const weighting = opt('weighting', (f, v) => oneOf(f, v, WEIGHTINGS));
+    const parameterization = opt('param', (_f, v) => parseParameterization(String(v)));
     const ema = opt('ema', (f, v) => {
       const e = finiteNumber(f, v);
       if (!(e >= 0 && e < 1)) throw new UsageError(`--ema: expected a decay in [0, 1), got ${e}`);
@@ -57,59 +155,68 @@ export const trainCommand: CommandModule = {
     const settings = {
       objective,
       weighting,
-      timesteps: integerInRange('timesteps', argv.timesteps, 2, 1_000_000),
+      timesteps: opt('timesteps', (f, v) => integerInRange(f, v, 2, 1_000_000)),
       iters: opt('iters', (f, v) => integerAtLeast(f, v, 1)),
       batch: opt('batch', (f, v) => integerAtLeast(f, v, 1)),
       lr: opt('lr', positiveNumber),
       warmup: opt('warmup', (f, v) => integerAtLeast(f, v, 0)),
       gradClip: opt('grad-clip', positiveNumber),
       ema,
-      seed: integerAtLeast('seed', argv.seed, 0),
+      seed: opt('seed', (f, v) => integerAtLeast(f, v, 0)),
     };
-    const sdeConfig = sdeConfigFromArgs(argv);
-    makeSDE(sdeConfig); // checks the SDE flags' ranges before any data is read
+    const sdeConfig = sdeFromArgs(argv, !resume);
+    makeSDE(resume ? { ...stored!.sde, ...sdeConfig } : sdeConfig); // checks the SDE flags' ranges before any data is read
     const nData = opt('n-data', (f, v) => integerInRange(f, v, 1, 10_000_000));
-    const checkpointEvery = integerAtLeast('checkpoint-every', argv['checkpoint-every'], 1);
-    const out = String(argv.out);
-    const resume = Boolean(argv.resume);
-    const conditional = Boolean(argv.conditional);
+    const checkpointEvery = opt('checkpoint-every', (f, v) => integerAtLeast(f, v, 1));
+    const conditional = argv.conditional === true;
     const pUncond = opt('p-uncond', (f, v) => {
       const p = finiteNumber(f, v);
       if (!(p >= 0 && p < 1)) throw new UsageError(`--p-uncond: expected a probability in [0, 1), got ${p}`);
       return p;
     });
-    const labelColumn = opt('label-column', (f, v) => integerInRange(f, v, 0, 1_000_000));
+    const givenLabelColumn = opt('label-column', (f, v) => integerInRange(f, v, 0, 1_000_000));
     const channels = opt('channels', (f, v) => integerInRange(f, v, 4, 512));
     const patch = opt('patch', (f, v) => integerInRange(f, v, 1, 8));
     if (resume && (channels !== undefined || patch !== undefined)) {
       throw new UsageError(`--${channels !== undefined ? 'channels' : 'patch'}: the network is fixed by the checkpoint in '${out}'; drop it with --resume`);
     }
-    if (resume && !isCheckpoint(out)) throw new UsageError(`--resume: '${out}' holds no checkpoint to continue`);
-    // On resume the data must match the checkpoint's and is mapped with its stored normalization.
-    const stored = resume ? readCheckpointConfig(out) : undefined;
     const trained = stored?.data;
     const storedClasses = stored?.model.network.numClasses;
     if (pUncond !== undefined && !conditional && storedClasses === undefined) {
       throw new UsageError('--p-uncond: only with --conditional (the probability of training a sample with the null label)');
     }
-    if (!resume && fs.existsSync(out) && (!fs.statSync(out).isDirectory() || fs.readdirSync(out).length > 0)) {
+    if (!resume && fs.existsSync(out) && (!fs.statSync(out).isDirectory() || (fs.readdirSync(out).length > 0 && !onlyRunLeftovers(out)))) {
       throw new UsageError(`--out: '${out}' exists and is not empty; pass --resume to continue it or choose another directory`);
     }
     if (!fs.existsSync(path.dirname(path.resolve(out)))) throw new UsageError(`--out: parent directory of '${out}' does not exist`);
+    const givenData = argv.data === undefined ? undefined : String(argv.data);
+    if (!resume && givenData === undefined) throw new UsageError(`--data: required: ${TOY_DATASETS.join(', ')}, mnist or a CSV file (with --resume the checkpoint's data is used)`);
+    const spec = stored ? resumedDataSpec(givenData, stored, out) : givenData!;
     const csv = !isToyName(spec) && spec !== 'mnist';
     if (csv && !fs.existsSync(spec)) throw new UsageError(`--data: '${spec}' is neither a built-in data set (${TOY_DATASETS.join(', ')}, mnist) nor an existing CSV file`);
     if (csv && nData !== undefined) throw new UsageError(`--n-data: only for the built-in data sets and mnist, not for the CSV file '${spec}'`);
-    if (!csv && labelColumn !== undefined) throw new UsageError(`--label-column: only for CSV data, not for the built-in data set '${spec}'`);
+    if (!csv && givenLabelColumn !== undefined) throw new UsageError(`--label-column: only for CSV data, not for the built-in data set '${spec}'`);
+    if (trained && nData !== undefined && trained.n !== undefined && nData !== trained.n) {
+      throw new UsageError(`--n-data: the checkpoint in '${out}' was trained on ${trained.n} points, not ${nData}; --resume keeps it (drop --n-data)`);
+    }
+    if (trained && givenLabelColumn !== undefined && trained.labelColumn !== undefined && givenLabelColumn !== trained.labelColumn) {
+      throw new UsageError(`--label-column: the checkpoint in '${out}' was trained with labels in column ${trained.labelColumn}, not ${givenLabelColumn}; --resume keeps it`);
+    }
+    const labelColumn = givenLabelColumn ?? trained?.labelColumn;
     if (conditional || storedClasses !== undefined) {
       const why = conditional ? '--conditional' : `--resume: the checkpoint in '${out}' is class-conditional and`;
       if (isToyName(spec)) throw new UsageError(`${why}: needs class labels, and the built-in data set '${spec}' has none (use mnist or a CSV with --label-column K)`);
       if (csv && labelColumn === undefined) throw new UsageError(`${why}: needs class labels: give --label-column K, the CSV column of ${spec} that holds them`);
     }
-    const loaded = loadDataset(spec, { n: nData, seed: settings.seed, ...(labelColumn !== undefined ? { labelColumn } : {}) });
+    // A built-in set is drawn with the run's seed and size: on resume the recorded ones.
+    const dataSeed = stored ? Number((stored.training as { seed?: number } | undefined)?.seed ?? 0) : settings.seed!;
+    const loaded = loadDataset(spec, { n: nData ?? trained?.n, seed: dataSeed, ...(labelColumn !== undefined ? { labelColumn } : {}) });
     const d = sampleSize(loaded.shape);
     if (trained && sampleSize(trained.shape) !== d) {
       throw new UsageError(`--data ${spec}: samples have ${d} values, the checkpoint in '${out}' was trained on ${sampleSize(trained.shape)}`);
     }
+    const csvSha = csv ? sha256Hex(fs.readFileSync(spec)) : undefined;
+    if (stored && csvSha !== undefined) checkSameCsv(spec, givenData, stored, out, csvSha, note);
     // CSV files come raw; built-in sets are standardized already, MNIST is in [-1, 1].
     const data = !csv ? loaded : trained ? { ...loaded, x: normalize(loaded.x, trained.normalization, d), normalization: trained.normalization } : standardize(loaded);
     if ((channels !== undefined || patch !== undefined) && data.shape.length !== 3) {
@@ -119,12 +226,18 @@ export const trainCommand: CommandModule = {
       throw new UsageError(`--patch: ${data.shape[0]}x${data.shape[1]} images need a patch p with height and width multiples of 2p, got ${patch}`);
     }
     if (settings.batch !== undefined && settings.batch > data.n) throw new UsageError(`--batch: ${settings.batch} is larger than the data (${data.n} samples)`);
+    const dataRecord = { n: loaded.n, ...(labelColumn !== undefined ? { labelColumn } : {}), ...(csvSha !== undefined ? { sha256: csvSha } : {}) };
     const backend = await backendFromArgs(argv);
 
     const controller = new AbortController();
     const stop = (signal: NodeJS.Signals) => {
       process.stderr.write(`${signal}: stopping after this step and saving a checkpoint (send it again to quit at once)\n`);
       controller.abort();
+      // A second signal quits at once, as the default action would, but releases the run's lock first.
+      process.once(signal, () => {
+        releaseAllRunLocks();
+        process.kill(process.pid, signal);
+      });
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
@@ -132,16 +245,18 @@ export const trainCommand: CommandModule = {
     const result = await train({
       data,
       sde: sdeConfig,
-      parameterization,
+      ...(parameterization !== undefined ? { parameterization } : {}),
       ...(channels !== undefined || patch !== undefined
-        ? { model: { network: defaultUNetConfig([data.shape[0], data.shape[1], data.shape[2]], { ...(channels !== undefined ? { channels } : {}), ...(patch !== undefined ? { patch } : {}) }), parameterization, inputScaling: 'marginal' as const } }
+        ? { model: { network: defaultUNetConfig([data.shape[0], data.shape[1], data.shape[2]], { ...(channels !== undefined ? { channels } : {}), ...(patch !== undefined ? { patch } : {}) }), parameterization: parameterization ?? 'eps', inputScaling: 'marginal' as const } }
         : {}),
       ...(conditional ? { conditional } : {}),
       ...(pUncond !== undefined ? { pUncond } : {}),
       ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)),
+      ...(checkpointEvery !== undefined ? { checkpointEvery } : {}),
       outDir: out,
       resume,
-      checkpointEvery,
+      dataRecord,
+      notify: note,
       progress: createProgressReporter(process.stderr),
       signal: controller.signal,
     });

@@ -7,7 +7,7 @@ import type { ScoreFn, SDE, SDEConfig } from '../sde/types.js';
 import { createNetwork, type Network } from './network.js';
 import { checkParams, disposeParams, type Params } from './params.js';
 import { parseParameterization, ScoreModel, type EpsFn, type ModelConfig } from './score-model.js';
-import { removeStaleTemps, syncDir, writeFileAtomic } from '../io/atomic.js';
+import { removeStaleTemps, syncDir, writeFailure, writeFileAtomic } from '../io/atomic.js';
 import { checkWeightsEntry, readWeights, writeWeights, type WeightsEntry } from './weights-io.js';
 
 /*
@@ -22,6 +22,9 @@ import { checkWeightsEntry, readWeights, writeWeights, type WeightsEntry } from 
  * A save writes the new binary files (atomically, under new names), then replaces config.json
  * atomically (the commit), then deletes the files the old config.json referred to. A save killed
  * at any point leaves the previous checkpoint whole; a damaged file fails its checksum on load.
+ * A save that fails (a full disk) removes the files it wrote and leaves the previous checkpoint.
+ * A reader that races with a save (config.json read, then its files deleted by the next commit)
+ * sees config.json change and reads again, so it always gets one whole checkpoint.
  */
 
 export const CHECKPOINT_FORMAT = 'sde-checkpoint';
@@ -34,6 +37,21 @@ export interface DataInfo {
   /** Per-sample shape. */
   shape: number[];
   normalization: { mean: number[]; std: number[] };
+  /** Number of samples (for a built-in set or mnist: how many were drawn, so a resume draws them again). */
+  n?: number;
+  /** CSV data: the 0-based column holding class labels. */
+  labelColumn?: number;
+  /** CSV data: sha256 of the file's bytes (a resume checks that the file is the same). */
+  sha256?: string;
+}
+
+/** Sums of the log window open at a checkpoint, so a resumed run's next log line averages the same steps. */
+export interface LogWindow {
+  /** Step of the last log line (the window holds steps since+1 .. step). */
+  since: number;
+  loss: number;
+  gradNorm: number;
+  lr: number;
 }
 
 export interface CheckpointConfig {
@@ -45,6 +63,8 @@ export interface CheckpointConfig {
   data: DataInfo;
   /** Training settings (objective, eps, optimizer, seed, ...), owned by train; opaque here. */
   training?: Record<string, unknown>;
+  /** The open log window (set by train). */
+  log?: LogWindow;
   /** The weights files (set by saveCheckpoint, ignored when given to it). */
   weights?: Partial<Record<WeightsName, WeightsEntry>>;
 }
@@ -78,16 +98,39 @@ export interface LoadedCheckpoint extends CheckpointData {
 
 type WeightsName = 'model' | 'ema' | 'optimizer';
 
-/** Writes a checkpoint to dir (created if needed); see the layout above. Reads tensor values synchronously. */
+/**
+ * Writes a checkpoint to dir (created if needed); see the layout above. Reads tensor values
+ * synchronously. A write refused by the machine (full disk, quota, permissions) is a UsageError
+ * naming the file; the files this save wrote are removed and the previous checkpoint stays whole.
+ */
 export function saveCheckpoint(dir: string, data: CheckpointData): void {
   const step = data.config.step;
   if (!(Number.isInteger(step) && step >= 0)) throw new Error(`saveCheckpoint: step must be a non-negative integer, got ${step}`);
   fs.mkdirSync(dir, { recursive: true });
-  const weights: Partial<Record<WeightsName, WeightsEntry>> = { model: writeWeights(dir, 'model', data.params, step) };
-  if (data.ema) weights.ema = writeWeights(dir, 'ema', data.ema, step);
-  if (data.optimizer) weights.optimizer = writeWeights(dir, 'optimizer', data.optimizer.tensors, step, data.optimizer.meta);
-  const config = { ...data.config, format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, weights };
-  writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  const written: string[] = [];
+  const write = (name: WeightsName, tensors: Params, meta?: Record<string, unknown>): WeightsEntry => {
+    const entry = writeWeights(dir, name, tensors, step, meta);
+    written.push(entry.file);
+    return entry;
+  };
+  const weights: Partial<Record<WeightsName, WeightsEntry>> = {};
+  try {
+    weights.model = write('model', data.params);
+    if (data.ema) weights.ema = write('ema', data.ema);
+    if (data.optimizer) weights.optimizer = write('optimizer', data.optimizer.tensors, data.optimizer.meta);
+    const config = { ...data.config, format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, weights };
+    const file = path.join(dir, 'config.json');
+    try {
+      writeFileAtomic(file, JSON.stringify(config, null, 2) + '\n');
+    } catch (e) {
+      throw writeFailure(file, e);
+    }
+  } catch (e) {
+    // Not committed: remove what this save wrote (unless the current config.json lists it).
+    const current = new Set(committedFiles(dir));
+    for (const f of written) if (!current.has(f)) fs.rmSync(path.join(dir, f), { force: true });
+    throw e;
+  }
   // Committed: drop weights files the new config.json does not refer to and temporary files of killed saves.
   const keep = new Set(Object.values(weights).map((w) => w.file));
   for (const f of fs.readdirSync(dir)) {
@@ -97,6 +140,16 @@ export function saveCheckpoint(dir: string, data: CheckpointData): void {
   syncDir(dir);
 }
 
+/** The weights files dir's config.json lists (none when it is missing or unreadable). */
+function committedFiles(dir: string): string[] {
+  try {
+    const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as CheckpointConfig;
+    return Object.values(c.weights ?? {}).map((w) => String(w?.file));
+  } catch {
+    return [];
+  }
+}
+
 /** True when dir holds a checkpoint's config.json. */
 export function isCheckpoint(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'config.json'));
@@ -104,14 +157,25 @@ export function isCheckpoint(dir: string): boolean {
 
 type StoredConfig = CheckpointConfig & Required<Pick<CheckpointConfig, 'weights'>>;
 
-function readConfig(dir: string): StoredConfig {
+/** config.json's text (the errors of a missing directory or file are UsageErrors). */
+function readConfigText(dir: string): string {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(dir)) throw new UsageError(`${dir}: no such checkpoint directory`);
   if (!fs.statSync(dir).isDirectory()) throw new UsageError(`${dir}: a checkpoint is a directory, this is a file`);
-  if (!fs.existsSync(file)) throw new UsageError(`${dir}: not a checkpoint (no config.json)`);
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`${dir}: not a checkpoint (no config.json)`);
+    throw new UsageError(`${file}: unreadable (${code ?? (e as Error).message})`);
+  }
+}
+
+function readConfig(dir: string, text = readConfigText(dir)): StoredConfig {
+  const file = path.join(dir, 'config.json');
   let config: StoredConfig;
   try {
-    config = JSON.parse(fs.readFileSync(file, 'utf8'));
+    config = JSON.parse(text);
   } catch (e) {
     throw new UsageError(`${file}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
   }
@@ -142,7 +206,29 @@ export function readCheckpointConfig(dir: string): StoredConfig {
  * EMA weights (raw weights when there is no EMA). Problems are UsageErrors naming the file.
  */
 export function loadCheckpoint(dir: string): LoadedCheckpoint {
-  const config = readConfig(dir);
+  // A save may commit a new config.json and delete the files of the one read here while they are
+  // being read: when config.json changed in between, read the new one (a few times, then give up).
+  for (let attempt = 1; ; attempt++) {
+    const text = readConfigText(dir);
+    try {
+      return loadCheckpointAs(dir, readConfig(dir, text));
+    } catch (e) {
+      let now: string | undefined;
+      try {
+        now = readConfigText(dir);
+      } catch {
+        now = undefined;
+      }
+      if (now === text || now === undefined || attempt >= MAX_READ_ATTEMPTS) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(50, 2 * attempt));
+    }
+  }
+}
+
+/** How often loadCheckpoint reads again a checkpoint that changed while it was read. */
+const MAX_READ_ATTEMPTS = 50;
+
+function loadCheckpointAs(dir: string, config: StoredConfig): LoadedCheckpoint {
   const configFile = path.join(dir, 'config.json');
   let sde: SDE;
   let network: Network;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFailure, writeFileAtomic } from '../io/atomic.js';
 import type { Params } from './params.js';
 
 /*
@@ -40,7 +40,8 @@ export function sha256Hex(bytes: Uint8Array): string {
 
 /**
  * Writes tensors as DIR/NAME-STEP-HASH.bin (atomically: temp file, fsync, rename) and returns
- * the entry that describes it. Reads the tensors' values (dataSync).
+ * the entry that describes it. Reads the tensors' values (dataSync). A full disk or a similar
+ * refusal is a UsageError naming the file, which is then not left behind.
  */
 export function writeWeights(dir: string, name: string, tensors: Params, step: number, meta?: Record<string, unknown>): WeightsEntry {
   const specs: WeightSpec[] = [];
@@ -61,7 +62,11 @@ export function writeWeights(dir: string, name: string, tensors: Params, step: n
   }
   const sha256 = sha256Hex(bytes);
   const file = `${name}-${String(step).padStart(8, '0')}-${sha256.slice(0, 8)}.bin`;
-  writeFileAtomic(path.join(dir, file), bytes);
+  try {
+    writeFileAtomic(path.join(dir, file), bytes);
+  } catch (e) {
+    throw writeFailure(path.join(dir, file), e);
+  }
   return { file, bytes: total, sha256, weights: specs, ...(meta ? { meta } : {}) };
 }
 

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { sampleSize, type Dataset } from '../data/dataset.js';
 import { mixSeed, Rng } from '../data/random.js';
 import { UsageError } from '../errors.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, isCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointConfig, type LoadedCheckpoint } from '../models/checkpoint.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, isCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointConfig, type DataInfo, type LoadedCheckpoint } from '../models/checkpoint.js';
 import { defaultModelConfig } from '../models/factory.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { removeStaleTemps, writeFailure, writeFileAtomic } from '../io/atomic.js';
 import { createNetwork, type Network } from '../models/network.js';
 import { disposeParams, initParams, toVariables, type Params } from '../models/params.js';
 import { ScoreModel, type ModelConfig, type Parameterization } from '../models/score-model.js';
@@ -17,6 +17,8 @@ import { Adam } from './adam.js';
 import { EMA } from './ema.js';
 import { ddpmLoss, DEFAULT_TRAIN_EPS, dropLabels, dsmLoss, OBJECTIVES, WEIGHTINGS, type Objective, type Weighting } from './losses.js';
 import { createProgressReporter, type ProgressInfo, type ProgressReporter } from './progress.js';
+import { resumeSettings } from './resume.js';
+import { acquireRunLock } from './run-lock.js';
 
 /** Everything that defines a run besides the data; stored in the checkpoint's `training`. */
 export interface TrainSettings {
@@ -43,6 +45,18 @@ export interface TrainSettings {
    * label (classifier-free guidance's unconditional training), default 0.1.
    */
   pUncond?: number;
+  /** Steps between checkpoints (recorded so a resume keeps the cadence). */
+  checkpointEvery?: number;
+  /** Settings changed on resume, in order (recorded in the checkpoint). */
+  changes?: SettingChange[];
+}
+
+/** A setting changed by a resume: from step `step` on, `flag` is `to` instead of `from`. */
+export interface SettingChange {
+  step: number;
+  flag: string;
+  from: number;
+  to: number;
 }
 
 /** Default p_uncond of class-conditional training (Ho & Salimans 2022 use 0.1 or 0.2). */
@@ -50,7 +64,7 @@ export const DEFAULT_P_UNCOND = 0.1;
 
 export interface TrainOptions extends Partial<TrainSettings> {
   data: Dataset;
-  /** SDE flags (missing fields: the defaults). Ignored on resume: the checkpoint's SDE is used. */
+  /** SDE flags (missing fields: the defaults). On resume the checkpoint's SDE is used; a given field must match it. */
   sde?: Partial<SDEConfig>;
   /** Network and parameterization (default: defaultModelConfig for the data's shape). */
   model?: ModelConfig;
@@ -65,12 +79,15 @@ export interface TrainOptions extends Partial<TrainSettings> {
   /** Checkpoint directory (config.json, weights, log.jsonl); none: nothing is written. */
   outDir?: string;
   /**
-   * Continue the checkpoint in outDir: its SDE, model and settings are used (except iters, the
-   * total number of steps, which may grow), with the optimizer state, EMA and step.
+   * Continue the checkpoint in outDir: its SDE, model and settings are used, with the optimizer
+   * state, EMA and step. A given option that contradicts the checkpoint is a UsageError; iters
+   * (upwards only), lr, warmup, gradClip and checkpointEvery may change (see resume.ts).
    */
   resume?: boolean;
-  /** Steps between checkpoints (default 1000); one is always written at the end. */
-  checkpointEvery?: number;
+  /** Extra facts about the data recorded in the checkpoint's data section (n, labelColumn, sha256). */
+  dataRecord?: Pick<DataInfo, 'n' | 'labelColumn' | 'sha256'>;
+  /** Lines for the user (settings changed on resume); default: none. */
+  notify?: (line: string) => void;
   /** Steps between reads of the loss for log.jsonl and progress (default 100). */
   logEvery?: number;
   /** Progress reporter (default: stderr); null for none. */
@@ -191,6 +208,12 @@ function checkResumedState(resumed: LoadedCheckpoint, network: Network): void {
   }
 }
 
+/** A failed write of a run's file: --out names it, and says which checkpoint is left. */
+function outFailure(file: string, e: unknown): Error {
+  const err = writeFailure(file, e);
+  return err instanceof UsageError ? new UsageError(`--out: ${err.message}`) : err;
+}
+
 function pick<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -202,16 +225,50 @@ function pick<T extends object>(o: T): Partial<T> {
  * exactly what an uninterrupted one would. The loss is read back only every logEvery steps.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
+  const outDir = options.outDir;
+  if (!outDir) return trainIn(options, { wroteLog: false });
+  // One writer per run directory: the lock is taken before the checkpoint is looked at.
+  let created: string | undefined;
+  try {
+    created = fs.mkdirSync(outDir, { recursive: true });
+  } catch (e) {
+    throw writeFailure(outDir, e);
+  }
+  let lock;
+  try {
+    lock = acquireRunLock(outDir);
+  } catch (e) {
+    if (created) fs.rmSync(created, { recursive: false, force: true }); // only if still empty: never another run's files
+    throw writeFailure(path.join(outDir, '.lock'), e);
+  }
+  const state = { wroteLog: false };
+  try {
+    return await trainIn(options, state);
+  } catch (e) {
+    // A fresh run that fails before its first checkpoint leaves nothing behind.
+    if (!options.resume && !isCheckpoint(outDir)) {
+      lock.release();
+      if (created) fs.rmSync(created, { recursive: true, force: true });
+      else if (state.wroteLog) fs.rmSync(path.join(outDir, 'log.jsonl'), { force: true });
+    }
+    throw e;
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainIn(options: TrainOptions, state: { wroteLog: boolean }): Promise<TrainResult> {
   const data = options.data;
   const d = sampleSize(data.shape);
   if (data.n < 1 || data.x.length !== data.n * d) throw new Error(`train: data has ${data.x.length} values, expected ${data.n} x ${d}`);
   const outDir = options.outDir;
   const logEvery = options.logEvery ?? 100;
-  const checkpointEvery = options.checkpointEvery ?? 1000;
   positiveInt('log-every', logEvery);
-  positiveInt('checkpoint-every', checkpointEvery);
+  if (options.checkpointEvery !== undefined) positiveInt('checkpoint-every', options.checkpointEvery);
 
   let resumed: LoadedCheckpoint | undefined;
+  let resumedData: DataInfo | undefined;
+  let resumedLog: CheckpointConfig['log'];
   let settings: TrainSettings;
   let sdeConfig: SDEConfig;
   let modelConfig: ModelConfig;
@@ -220,6 +277,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (!isCheckpoint(outDir)) throw new UsageError(`--resume: ${outDir} holds no checkpoint (no config.json)`);
     resumed = loadCheckpoint(outDir);
     const c = resumed.config;
+    resumedData = c.data;
+    resumedLog = c.log;
     if (c.data.shape.length !== data.shape.length || c.data.shape.some((v, i) => v !== data.shape[i])) {
       resumed.dispose();
       throw new UsageError(`--resume: the checkpoint in ${outDir} was trained on samples of shape [${c.data.shape}], the data has [${data.shape}]`);
@@ -228,7 +287,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       resumed.dispose();
       throw new UsageError(`--resume: the checkpoint in ${outDir} has no optimizer state or EMA to continue from`);
     }
-    settings = { ...defaultSettings(data.shape), ...(c.training as Partial<TrainSettings>), ...(options.iters !== undefined ? { iters: options.iters } : {}) };
+    try {
+      const resumedWith = resumeSettings(c, options, outDir, defaultSettings(data.shape));
+      settings = resumedWith.settings;
+      // Raising --iters is what a resume is for: recorded, not announced.
+      for (const ch of resumedWith.changes.filter((c) => c.flag !== '--iters')) options.notify?.(`${ch.flag}: ${ch.from} -> ${ch.to} from step ${ch.step} on (the checkpoint in '${outDir}' was trained with ${ch.from}; recorded in its config.json)`);
+    } catch (e) {
+      resumed.dispose();
+      throw e;
+    }
     sdeConfig = c.sde;
     modelConfig = c.model;
     const K = modelConfig.network?.numClasses;
@@ -249,7 +316,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       objective: options.objective, weighting: options.weighting, timesteps: options.timesteps, discretization: options.discretization,
       eps: options.eps, iters: options.iters, batch: options.batch, lr: options.lr, warmup: options.warmup, gradClip: options.gradClip,
       beta1: options.beta1, beta2: options.beta2, adamEpsilon: options.adamEpsilon, ema: options.ema, seed: options.seed,
-    }) };
+    }), checkpointEvery: options.checkpointEvery ?? 1000 };
     sdeConfig = { ...DEFAULT_SDE_CONFIG, ...options.sde };
     modelConfig = options.model ?? defaultModelConfig(data.shape, options.parameterization ?? 'eps');
     // A given model config with numClasses is conditional too.
@@ -310,9 +377,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     step,
     sde: sdeConfig,
     model: modelConfig,
-    data: { source: data.name, shape: [...data.shape], normalization: { mean: [...data.normalization.mean], std: [...data.normalization.std] } },
+    data: {
+      source: data.name,
+      shape: [...data.shape],
+      normalization: { mean: [...data.normalization.mean], std: [...data.normalization.std] },
+      ...(resumed ? pick({ n: resumedData?.n, labelColumn: resumedData?.labelColumn, sha256: resumedData?.sha256 }) : {}),
+      ...pick({ ...options.dataRecord }),
+    },
     training: { ...settings },
   });
+  const checkpointEvery = settings.checkpointEvery ?? 1000;
   // Step of the checkpoint in outDir (none yet: -1). Only finite weights are saved, so a run that
   // diverges keeps its last good checkpoint.
   let savedStep = resumed ? step : -1;
@@ -329,7 +403,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (!Number.isFinite(loss) || !Number.isFinite(norm)) throw diverged(nonFinite(loss, norm));
     const total = tf.tidy(() => tf.addN(Object.values(vars).map((v) => tf.sum(v))).dataSync()[0]);
     if (!Number.isFinite(total)) throw diverged('the weights are not finite');
-    saveCheckpoint(outDir, { config: config(), params: vars, ema: emaParams, optimizer: adam.state() });
+    const window = { since: lastLogStep, loss, gradNorm: norm, lr: lrSum };
+    try {
+      saveCheckpoint(outDir, { config: { ...config(), log: window }, params: vars, ema: emaParams, optimizer: adam.state() });
+    } catch (e) {
+      throw e instanceof UsageError ? new UsageError(`--out: ${e.message}; ${savedStep >= 0 ? `the checkpoint of step ${savedStep} is kept` : 'no checkpoint was written'}`) : e;
+    }
     savedStep = step;
   };
 
@@ -342,9 +421,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const pUncond = settings.pUncond ?? 0;
 
   const logPath = outDir ? path.join(outDir, 'log.jsonl') : undefined;
-  const dirExisted = outDir !== undefined && fs.existsSync(outDir);
   if (outDir) {
-    fs.mkdirSync(outDir, { recursive: true });
+    // Temporary files of killed processes (never of live ones: another process may be writing).
+    removeStaleTemps(outDir);
     // A fresh log; on resume, drop lines logged after the checkpoint (they will be redone).
     let kept = '';
     if (resumed && fs.existsSync(logPath!)) {
@@ -361,7 +440,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         .map((line) => line + '\n')
         .join('');
     }
-    writeFileAtomic(logPath!, kept);
+    try {
+      writeFileAtomic(logPath!, kept);
+    } catch (e) {
+      throw outFailure(logPath!, e);
+    }
+    state.wroteLog = true;
   }
   const progress = options.progress === undefined ? createProgressReporter() : options.progress;
   const log: LogEntry[] = [];
@@ -372,6 +456,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let lastLogTime = t0;
   let stopped = false;
   let lrSum = 0;
+  // The log window open at the checkpoint: its first line after a resume averages the same steps
+  // as an uninterrupted run's (the sums were saved with the checkpoint).
+  if (resumedLog && Number.isInteger(resumedLog.since) && resumedLog.since <= step && resumedLog.since >= 0 && [resumedLog.loss, resumedLog.gradNorm, resumedLog.lr].every(Number.isFinite)) {
+    const [loss, norm] = [resumedLog.loss, resumedLog.gradNorm];
+    tf.tidy(() => {
+      lossSum.assign(tf.scalar(loss));
+      normSum.assign(tf.scalar(norm));
+    });
+    lrSum = resumedLog.lr;
+    lastLogStep = resumedLog.since;
+  }
 
   const runStep = () => {
     const rng = new Rng(mixSeed(settings.seed, step));
@@ -401,6 +496,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const writeLog = () => {
     const count = step - lastLogStep;
     if (count === 0) return;
+    const timed = step - Math.max(lastLogStep, startStep);
     const now = performance.now();
     const [loss, gradNorm] = [lossSum.dataSync()[0] / count, normSum.dataSync()[0] / count];
     const entry: LogEntry = {
@@ -408,7 +504,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       loss,
       gradNorm,
       lr: lrSum / count,
-      itPerSec: (count * 1000) / (now - lastLogTime),
+      itPerSec: (timed * 1000) / (now - lastLogTime),
       elapsedSec: (now - t0) / 1000,
     };
     tf.tidy(() => {
@@ -419,7 +515,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     lastLogStep = step;
     lastLogTime = now;
     log.push(entry);
-    if (logPath) fs.appendFileSync(logPath, JSON.stringify(entry) + '\n');
+    if (logPath) {
+      try {
+        fs.appendFileSync(logPath, JSON.stringify(entry) + '\n');
+      } catch (e) {
+        throw outFailure(logPath, e);
+      }
+    }
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) throw diverged(nonFinite(loss, gradNorm));
     options.onLog?.(entry);
     const done = step - startStep;
@@ -455,8 +557,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     disposeParams(vars);
     adam.dispose();
     ema.dispose();
-    // A fresh run that fails before its first checkpoint leaves nothing behind.
-    if (outDir && !resumed && savedStep < 0) fs.rmSync(dirExisted ? logPath! : outDir, { recursive: true, force: true });
     throw e;
   } finally {
     tf.dispose([dataT, lossSum, normSum]);

@@ -104,7 +104,9 @@ describe('crashes and interrupts of sde train', () => {
     const good = state('f');
     const r = await cli([...TRAIN, '--iters', '200', '--checkpoint-every', '5', '--out', 'f', '--resume']);
     expect(r.code).toBe(2);
-    const lines = errorLines(r.stderr);
+    // The changed --checkpoint-every is announced (a resume may change it), then the one error line.
+    expect(r.stderr).toMatch(/^--checkpoint-every: 10 -> 5 from step 20 on/m);
+    const lines = errorLines(r.stderr).filter((l) => !l.startsWith('--checkpoint-every: 10 -> 5'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^sde: training diverged: the loss is (NaN|-?Infinity) at step \d+; the last good checkpoint \(step 20\) is kept in f; try a smaller --lr/);
     expect(r.stderr).not.toMatch(STACK_LINE);

@@ -4,7 +4,7 @@
  *
  * Everything a program needs is exported here by name; the modules behind it are internal and
  * may change. Tensors are `@tensorflow/tfjs` tensors of the tfjs instance re-exported as
- * {@link tf}: use it (rather than a second copy of tfjs) to build inputs and score functions.
+ * `tf`: use it (rather than a second copy of tfjs) to build inputs and score functions.
  *
  * ```ts
  * import { integrate, makeSDE, mixtureScore, selectBackend } from 'sde';
@@ -69,6 +69,7 @@ export { countParams, disposeParams, initParams } from './models/params.js';
 export type { ParamInit, ParamSpec, Params } from './models/params.js';
 export { isCheckpoint, loadCheckpoint, saveCheckpoint } from './models/checkpoint.js';
 export type { CheckpointConfig, CheckpointData, DataInfo, LoadedCheckpoint, OptimizerState } from './models/checkpoint.js';
+export type { WeightSpec, WeightsEntry } from './models/weights-io.js';
 export { guidedScore } from './conditioning/guidance.js';
 
 // Data: the built-in 2-D sets, CSV and MNIST, normalization.
@@ -80,7 +81,7 @@ export { TOY_DATASETS, toyDataset } from './data/toy.js';
 export type { ToyName } from './data/toy.js';
 export { loadCsv, parseCsv } from './data/csv.js';
 export type { CsvOptions } from './data/csv.js';
-export { loadMnist } from './data/mnist.js';
+export { loadMnist, MNIST_SPLITS } from './data/mnist.js';
 export type { MnistOptions, MnistSplit } from './data/mnist.js';
 
 // Training: the training loop (denoising score matching or the DDPM objective, Adam, EMA, checkpoints).
@@ -93,7 +94,7 @@ export { createProgressReporter, silentProgress } from './train/progress.js';
 export type { ProgressInfo, ProgressReporter, ProgressStream } from './train/progress.js';
 
 // Likelihood: the probability-flow ODE's exact log-likelihood and the discrete chain's bound.
-export { bitsPerDim, DEFAULT_LIKELIHOOD_EPS, dequantize, odeLogLikelihood } from './eval/likelihood.js';
+export { bitsPerDim, DEFAULT_LIKELIHOOD_EPS, dequantize, odeLogLikelihood, PROBES } from './eval/likelihood.js';
 export type { DivergenceMethod, OdeLikelihoodOptions, OdeLikelihoodResult, Probe } from './eval/likelihood.js';
 export { DEFAULT_VLB_EPS, epsFromScore, variationalBound, VLB_GRIDS, vlbChain } from './eval/vlb.js';
 export type { NoisePredictor, VlbGrid, VlbOptions, VlbResult } from './eval/vlb.js';

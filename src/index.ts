@@ -68,7 +68,7 @@ export type { TimeEmbeddingConfig } from './models/embedding.js';
 export { countParams, disposeParams, initParams } from './models/params.js';
 export type { ParamInit, ParamSpec, Params } from './models/params.js';
 export { isCheckpoint, loadCheckpoint, saveCheckpoint } from './models/checkpoint.js';
-export type { CheckpointConfig, CheckpointData, DataInfo, LoadedCheckpoint, OptimizerState } from './models/checkpoint.js';
+export type { CheckpointConfig, CheckpointData, DataInfo, LoadedCheckpoint, LogWindow, OptimizerState } from './models/checkpoint.js';
 export type { WeightSpec, WeightsEntry } from './models/weights-io.js';
 export { guidedScore } from './conditioning/guidance.js';
 
@@ -86,7 +86,7 @@ export type { MnistOptions, MnistSplit } from './data/mnist.js';
 
 // Training: the training loop (denoising score matching or the DDPM objective, Adam, EMA, checkpoints).
 export { DEFAULT_P_UNCOND, defaultSettings, train } from './train/loop.js';
-export type { LogEntry, TrainOptions, TrainResult, TrainSettings } from './train/loop.js';
+export type { LogEntry, SettingChange, TrainOptions, TrainResult, TrainSettings } from './train/loop.js';
 export { DEFAULT_TRAIN_EPS, OBJECTIVES, WEIGHTINGS } from './train/losses.js';
 export type { Objective, Weighting } from './train/losses.js';
 export type { Adam, AdamConfig } from './train/adam.js';

@@ -53,9 +53,9 @@ function sdeFromArgs(argv: Record<string, unknown>, fillDefaults: boolean): Part
   return out;
 }
 
-/** Files a run leaves before its first checkpoint: log.jsonl, its lock, temporary files. */
+/** Files a run leaves before its first checkpoint: log.jsonl, its lock, temporary files, weights files of an uncommitted save. */
 function isRunLeftover(name: string): boolean {
-  return name === 'log.jsonl' || name === LOCK_FILE || /^\.lock\.\d+\.stale$/.test(name) || /^\..+\.\d+\.tmp$/.test(name);
+  return name === 'log.jsonl' || name === LOCK_FILE || /^\.lock\.\d+\.stale$/.test(name) || /^\..+\.\d+\.tmp$/.test(name) || /^(model|ema|optimizer)-\d+(-[0-9a-f]+)?\.bin$/.test(name);
 }
 
 /** True when dir is a directory holding only what a run left before its first checkpoint (at least its log). */

@@ -209,9 +209,9 @@ function checkResumedState(resumed: LoadedCheckpoint, network: Network): void {
 }
 
 /** A failed write of a run's file: --out names it, and says which checkpoint is left. */
-function outFailure(file: string, e: unknown): Error {
+function outFailure(file: string, e: unknown, left?: string): Error {
   const err = writeFailure(file, e);
-  return err instanceof UsageError ? new UsageError(`--out: ${err.message}`) : err;
+  return err instanceof UsageError ? new UsageError(`--out: ${err.message}${left ? `; ${left}` : ''}`) : err;
 }
 
 function pick<T extends object>(o: T): Partial<T> {
@@ -519,7 +519,7 @@ async function trainIn(options: TrainOptions, state: { wroteLog: boolean }): Pro
       try {
         fs.appendFileSync(logPath, JSON.stringify(entry) + '\n');
       } catch (e) {
-        throw outFailure(logPath, e);
+        throw outFailure(logPath, e, savedStep >= 0 ? `the checkpoint of step ${savedStep} is kept` : 'no checkpoint was written');
       }
     }
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) throw diverged(nonFinite(loss, gradNorm));

@@ -12,7 +12,7 @@ import type { SDEConfig } from '../../src/sde/types.js';
 import { createProgressReporter } from '../../src/train/progress.js';
 import { OBJECTIVES, WEIGHTINGS } from '../../src/train/losses.js';
 import { train } from '../../src/train/loop.js';
-import { LOCK_FILE, releaseAllRunLocks } from '../../src/train/run-lock.js';
+import { checkRunLock, LOCK_FILE, releaseAllRunLocks } from '../../src/train/run-lock.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { finiteNumber, integerAtLeast, integerInRange, oneOf, positiveNumber } from '../validate.js';
 
@@ -134,6 +134,8 @@ export const trainCommand: CommandModule = {
     const note = (line: string) => process.stderr.write(line + '\n');
     const out = String(argv.out);
     let resume = Boolean(argv.resume);
+    // Another run writing --out is the first thing to report (before "not empty" or any flag).
+    if (fs.existsSync(out) && fs.statSync(out).isDirectory()) checkRunLock(out);
     if (resume && !isCheckpoint(out)) {
       if (!onlyRunLeftovers(out)) throw new UsageError(`--resume: '${out}' holds no checkpoint to continue`);
       // Killed before its first checkpoint: nothing to continue, so the run starts again.

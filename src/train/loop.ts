@@ -4,7 +4,7 @@ import path from 'node:path';
 import { sampleSize, type Dataset } from '../data/dataset.js';
 import { mixSeed, Rng } from '../data/random.js';
 import { UsageError } from '../errors.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, isCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointConfig, type DataInfo, type LoadedCheckpoint } from '../models/checkpoint.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, isCheckpoint, loadCheckpoint, readCheckpointConfig, saveCheckpoint, type CheckpointConfig, type DataInfo, type LoadedCheckpoint } from '../models/checkpoint.js';
 import { defaultModelConfig } from '../models/factory.js';
 import { removeStaleTemps, writeFailure, writeFileAtomic } from '../io/atomic.js';
 import { createNetwork, type Network } from '../models/network.js';
@@ -227,6 +227,9 @@ function pick<T extends object>(o: T): Partial<T> {
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const outDir = options.outDir;
   if (!outDir) return trainIn(options, { wroteLog: false });
+  // A flag that contradicts the checkpoint is reported even while another run holds the lock
+  // (checked again on the checkpoint loaded under the lock).
+  if (options.resume && isCheckpoint(outDir)) resumeSettings(readCheckpointConfig(outDir), options, outDir, defaultSettings(options.data.shape));
   // One writer per run directory: the lock is taken before the checkpoint is looked at.
   let created: string | undefined;
   try {

@@ -103,14 +103,23 @@ export function acquireRunLock(dir: string, flag = '--out'): RunLock {
       holder = readLock(file);
       if (holder === 'missing') continue;
     }
-    if (holder !== 'garbage' && !isStale(holder, file)) {
-      const where = holder.host === os.hostname() ? `pid ${holder.pid}` : `pid ${holder.pid} on host ${holder.host}`;
-      const hint = holder.host === os.hostname() ? 'wait for it to finish or choose another directory' : `remove ${file} if that run is gone`;
-      throw new UsageError(`${flag}: '${dir}' is in use by another sde train (${where}, since ${holder.started}); ${hint}`);
-    }
+    if (holder !== 'garbage' && !isStale(holder, file)) throw inUse(dir, flag, file, holder);
     takeOver(file, holder);
   }
   throw new UsageError(`${flag}: could not take the lock ${file} (other processes keep taking it)`);
+}
+
+function inUse(dir: string, flag: string, file: string, holder: LockInfo): UsageError {
+  const where = holder.host === os.hostname() ? `pid ${holder.pid}` : `pid ${holder.pid} on host ${holder.host}`;
+  const hint = holder.host === os.hostname() ? 'wait for it to finish or choose another directory' : `remove ${file} if that run is gone`;
+  return new UsageError(`${flag}: '${dir}' is in use by another sde train (${where}, since ${holder.started}); ${hint}`);
+}
+
+/** Throws the UsageError acquireRunLock would when dir's lock is held by a live process (checks only; takes nothing). */
+export function checkRunLock(dir: string, flag = '--out'): void {
+  const file = path.join(dir, LOCK_FILE);
+  const holder = readLock(file);
+  if (typeof holder === 'object' && !isStale(holder, file)) throw inUse(dir, flag, file, holder);
 }
 
 /** Removes a stale lock unless someone replaced it meanwhile (then it is put back). */

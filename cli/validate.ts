@@ -31,6 +31,13 @@ export function integerInRange(flag: string, value: unknown, min: number, max: n
 /** Most float32 values a sample set may hold (2^27, 512 MiB). */
 export const MAX_SAMPLE_VALUES = 2 ** 27;
 
+/**
+ * Most samples one solver run over all of --n may hold (sde compare, sde demo: every run's samples
+ * are kept for the metrics); beyond it the network's activations outgrow the wasm heap.
+ * sde sample streams in chunks and has no such limit.
+ */
+export const MAX_RUN_SAMPLES = 500_000;
+
 /** Checks that n samples of the given shape fit in memory; the flag names the count. */
 export function checkSampleCount(flag: string, n: number, shape: readonly number[]): void {
   const d = shape.reduce((a, b) => a * b, 1);

@@ -15,7 +15,7 @@ import { checkOutputFile, writingOutput } from '../output-paths.js';
 import { checkSourceFlags, loadScoreSource, type ScoreSource } from '../score-source.js';
 import { sourceInfo } from '../source-info.js';
 import { solverOptionsFromArgs, withSolverOptions } from '../solver-options.js';
-import { checkSampleCount, integerAtLeast, oneOf, positiveNumber } from '../validate.js';
+import { checkSampleCount, integerAtLeast, integerInRange, MAX_RUN_SAMPLES, oneOf, positiveNumber } from '../validate.js';
 
 /** A comma-separated list of flag values, each parsed. */
 function list<T>(flag: string, value: unknown, parse: (flag: string, v: string) => T): T[] {
@@ -68,7 +68,8 @@ export const compareCommand: CommandModule = {
     const solvers = list('solvers', argv.solvers, (f, v) => oneOf(f, v, SOLVER_NAMES));
     const steps = list('steps', argv.steps, (f, v) => integerAtLeast(f, v, 1));
     const tolerances = list('tolerances', argv.tolerances, positiveNumber);
-    const n = integerAtLeast('n', argv.n, 2);
+    // Every run holds all --n samples at once (sde sample streams instead).
+    const n = integerInRange('n', argv.n, 2, MAX_RUN_SAMPLES);
     const options = solverOptionsFromArgs(argv);
     const conditioning = conditioningFromArgs(argv);
     if (conditioning.labels && conditioning.labels.length > 1) throw new UsageError(`--class: sde compare takes one class, got '${String(argv.class)}'`);

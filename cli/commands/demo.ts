@@ -17,7 +17,7 @@ import type { ScoreFn, SDE } from '../../src/sde/types.js';
 import { backendFromArgs, emit, withCommonOptions } from '../common.js';
 import { formatTable } from '../format.js';
 import { checkOutputDir, outputError } from '../output-paths.js';
-import { checkSampleCount, integerAtLeast } from '../validate.js';
+import { checkSampleCount, integerAtLeast, integerInRange, MAX_RUN_SAMPLES } from '../validate.js';
 
 const DEMO_SOLVERS: SolverName[] = ['euler-maruyama', 'ddpm', 'ode-rk45', 'dpm-solver++'];
 const DEMO_STEPS = [10, 20, 50, 200];
@@ -59,7 +59,8 @@ export const demoCommand: CommandModule = {
   handler: async (argv) => {
     const out = String(argv.out);
     const iters = integerAtLeast('iters', argv.iters, 1);
-    const n = integerAtLeast('n', argv.n, 2);
+    // Every run holds all --n samples at once (sde sample streams instead).
+    const n = integerInRange('n', argv.n, 2, MAX_RUN_SAMPLES);
     checkSampleCount('n', n, [2]);
     // The directory exists and is writable, or its parent is: checked before the training.
     checkOutputDir('out', out);

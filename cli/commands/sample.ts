@@ -163,7 +163,7 @@ export const sampleCommand: CommandModule = {
         files.push(out);
       }
       if (grid) files.push(png);
-      else if (isImage) process.stderr.write(`sde: no PNG grid beside ${out}: a grid holds at most ${MAX_GRID_IMAGES} images, there are ${total}\n`);
+      else if (isImage) process.stderr.write(`note: no PNG grid beside ${out}: a grid holds at most ${MAX_GRID_IMAGES} images, there are ${total}\n`);
       const seconds = (performance.now() - started) / 1000;
       const summary = {
         solver,

@@ -23,6 +23,8 @@ const CASES: [string, string[], RegExp][] = [
   ['sample: --class of an unconditional checkpoint', ['sample', '--checkpoint', 'ckpt', '--solver', 'ddim', '--class', '1'], /--class: .*not a class-conditional model/],
   ['sample: --known-dims out of range', ['sample', '--oracle', 'mix.json', '--solver', 'ddim', '--known-dims', '5=1'], /--known-dims: index 5 is out of range/],
   ['compare: unknown solver', ['compare', '--oracle', 'mix.json', '--solvers', 'ddim,magic'], /--solvers: expected one of/],
+  ['compare: --n beyond one run in memory', ['compare', '--oracle', 'mix.json', '--n', '3e6'], /--n: expected an integer from 2 to 500000, got 3e6/],
+  ['demo: --n beyond one run in memory', ['demo', '--n', '3000000'], /--n: expected an integer from 2 to 500000/],
   ['compare: --report of the wrong kind', ['compare', '--oracle', 'mix.json', '--report', 'r.txt'], /--report: expected a \.html file name/],
   ['compare: reference of another dimension', ['compare', '--checkpoint', 'ckpt', '--reference', 'p3.csv'], /--reference p3\.csv: rows have 3 values, the samples have 2/],
   ['compare: no reference for a CSV-trained checkpoint', ['compare', '--checkpoint', 'ckpt'], /--reference: required with --checkpoint/],

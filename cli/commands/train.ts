@@ -11,7 +11,7 @@ import { DEFAULT_SDE_CONFIG, makeSDE, parseSdeName } from '../../src/sde/registr
 import type { SDEConfig } from '../../src/sde/types.js';
 import { createProgressReporter } from '../../src/train/progress.js';
 import { OBJECTIVES, WEIGHTINGS } from '../../src/train/losses.js';
-import { train } from '../../src/train/loop.js';
+import { defaultSettings, train } from '../../src/train/loop.js';
 import { checkRunLock, LOCK_FILE, releaseAllRunLocks } from '../../src/train/run-lock.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { finiteNumber, integerAtLeast, integerInRange, oneOf, positiveNumber } from '../validate.js';
@@ -134,8 +134,6 @@ export const trainCommand: CommandModule = {
     const note = (line: string) => process.stderr.write(line + '\n');
     const out = String(argv.out);
     let resume = Boolean(argv.resume);
-    // Another run writing --out is the first thing to report (before "not empty" or any flag).
-    if (fs.existsSync(out) && fs.statSync(out).isDirectory()) checkRunLock(out);
     if (resume && !isCheckpoint(out)) {
       if (!onlyRunLeftovers(out)) throw new UsageError(`--resume: '${out}' holds no checkpoint to continue`);
       // Killed before its first checkpoint: nothing to continue, so the run starts again.
@@ -188,6 +186,7 @@ export const trainCommand: CommandModule = {
       throw new UsageError('--p-uncond: only with --conditional (the probability of training a sample with the null label)');
     }
     if (!resume && fs.existsSync(out) && (!fs.statSync(out).isDirectory() || (fs.readdirSync(out).length > 0 && !onlyRunLeftovers(out)))) {
+      if (fs.statSync(out).isDirectory()) checkRunLock(out); // a run writing it is what to report
       throw new UsageError(`--out: '${out}' exists and is not empty; pass --resume to continue it or choose another directory`);
     }
     if (!fs.existsSync(path.dirname(path.resolve(out)))) throw new UsageError(`--out: parent directory of '${out}' does not exist`);
@@ -227,7 +226,10 @@ export const trainCommand: CommandModule = {
     if (patch !== undefined && (data.shape[0] % (2 * patch) !== 0 || data.shape[1] % (2 * patch) !== 0)) {
       throw new UsageError(`--patch: ${data.shape[0]}x${data.shape[1]} images need a patch p with height and width multiples of 2p, got ${patch}`);
     }
-    if (settings.batch !== undefined && settings.batch > data.n) throw new UsageError(`--batch: ${settings.batch} is larger than the data (${data.n} samples)`);
+    const batch = settings.batch ?? (stored ? undefined : defaultSettings(data.shape).batch);
+    if (batch !== undefined && batch > data.n) throw new UsageError(`--batch: ${batch} is larger than the data (${data.n} samples)${settings.batch === undefined ? '; pass a smaller --batch' : ''}`);
+    // Another run writing --out is reported after the flags and the data were checked, before any work.
+    if (fs.existsSync(out) && fs.statSync(out).isDirectory()) checkRunLock(out);
     const dataRecord = { n: loaded.n, ...(labelColumn !== undefined ? { labelColumn } : {}), ...(csvSha !== undefined ? { sha256: csvSha } : {}) };
     const backend = await backendFromArgs(argv);
 

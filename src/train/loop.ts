@@ -229,7 +229,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (!outDir) return trainIn(options, { wroteLog: false });
   // A flag that contradicts the checkpoint is reported even while another run holds the lock
   // (checked again on the checkpoint loaded under the lock).
-  if (options.resume && isCheckpoint(outDir)) resumeSettings(readCheckpointConfig(outDir), options, outDir, defaultSettings(options.data.shape));
+  if (options.resume && isCheckpoint(outDir)) resumeSettings(readCheckpointConfig(outDir), options, outDir, defaultSettings(options.data.shape), false);
   // One writer per run directory: the lock is taken before the checkpoint is looked at.
   let created: string | undefined;
   try {

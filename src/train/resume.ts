@@ -58,9 +58,10 @@ const show = (v: unknown) => (typeof v === 'string' ? `'${v}'` : JSON.stringify(
 /**
  * The settings of a resumed run: the checkpoint's (`base` fills settings it predates), with the
  * changeable ones the request gives. A request that contradicts the checkpoint is a UsageError;
- * so is an --iters not above the checkpoint's step, or a complete run resumed without one.
+ * so is an --iters not above the checkpoint's step, or a complete run resumed without one
+ * (unless checkIters is false: a first look before the checkpoint's files are read).
  */
-export function resumeSettings(stored: CheckpointConfig, request: ResumeRequest, dir: string, base: TrainSettings): { settings: TrainSettings; changes: SettingChange[] } {
+export function resumeSettings(stored: CheckpointConfig, request: ResumeRequest, dir: string, base: TrainSettings, checkIters = true): { settings: TrainSettings; changes: SettingChange[] } {
   const recorded = { ...base, ...(stored.training as Partial<TrainSettings>) };
   const conflict = (flag: string, was: unknown, given: unknown) =>
     new UsageError(`${flag}: the checkpoint in '${dir}' was trained with ${show(was)}, not ${show(given)}; --resume keeps it (drop ${flag}, or start a new run in another --out)`);
@@ -79,10 +80,10 @@ export function resumeSettings(stored: CheckpointConfig, request: ResumeRequest,
     if (given !== undefined && given !== recorded[key]) throw conflict(flag, recorded[key], given);
   }
   const step = stored.step;
-  if (request.iters !== undefined && request.iters <= step) {
+  if (checkIters && request.iters !== undefined && request.iters <= step) {
     throw new UsageError(`--iters: the checkpoint in '${dir}' is at step ${step} already; --iters is the total number of steps, give more than ${step} to continue`);
   }
-  if (request.iters === undefined && recorded.iters <= step) {
+  if (checkIters && request.iters === undefined && recorded.iters <= step) {
     throw new UsageError(`--resume: the run in '${dir}' is complete (step ${step} of ${recorded.iters}); give --iters above ${step} to continue it`);
   }
   const settings: TrainSettings = { ...recorded };

@@ -131,7 +131,10 @@ export const trainCommand: CommandModule = {
       .example('$0 train --out runs/moons --iters 16000 --resume', 'continue a run (its data and settings come from the checkpoint)')
       .example('$0 train --data points.csv --label-column 2 --conditional --out runs/cls', 'class-conditional on a labelled CSV (sample with --class C)'),
   handler: async (argv) => {
-    const note = (line: string) => process.stderr.write(line + '\n');
+    const say = (line: string) => process.stderr.write(line + '\n');
+    // Announced when training starts (after every check), so a refused run prints only its error.
+    const notes: string[] = [];
+    const note = (line: string) => notes.push(line);
     const out = String(argv.out);
     let resume = Boolean(argv.resume);
     if (resume && !isCheckpoint(out)) {
@@ -260,7 +263,8 @@ export const trainCommand: CommandModule = {
       outDir: out,
       resume,
       dataRecord,
-      notify: note,
+      notify: say,
+      notes,
       progress: createProgressReporter(process.stderr),
       signal: controller.signal,
     });

@@ -86,8 +86,13 @@ export interface TrainOptions extends Partial<TrainSettings> {
   resume?: boolean;
   /** Extra facts about the data recorded in the checkpoint's data section (n, labelColumn, sha256). */
   dataRecord?: Pick<DataInfo, 'n' | 'labelColumn' | 'sha256'>;
-  /** Lines for the user (settings changed on resume); default: none. */
+  /**
+   * Lines for the user (settings changed on resume, then `notes`), given once every check has
+   * passed and training starts (so a refused run prints only its error); default: none.
+   */
   notify?: (line: string) => void;
+  /** The caller's own lines to announce with the others when training starts. */
+  notes?: string[];
   /** Steps between reads of the loss for log.jsonl and progress (default 100). */
   logEvery?: number;
   /** Progress reporter (default: stderr); null for none. */
@@ -269,6 +274,7 @@ async function trainIn(options: TrainOptions, state: { wroteLog: boolean }): Pro
   positiveInt('log-every', logEvery);
   if (options.checkpointEvery !== undefined) positiveInt('checkpoint-every', options.checkpointEvery);
 
+  const notes: string[] = [];
   let resumed: LoadedCheckpoint | undefined;
   let resumedData: DataInfo | undefined;
   let resumedLog: CheckpointConfig['log'];
@@ -294,7 +300,7 @@ async function trainIn(options: TrainOptions, state: { wroteLog: boolean }): Pro
       const resumedWith = resumeSettings(c, options, outDir, defaultSettings(data.shape));
       settings = resumedWith.settings;
       // Raising --iters is what a resume is for: recorded, not announced.
-      for (const ch of resumedWith.changes.filter((c) => c.flag !== '--iters')) options.notify?.(`${ch.flag}: ${ch.from} -> ${ch.to} from step ${ch.step} on (the checkpoint in '${outDir}' was trained with ${ch.from}; recorded in its config.json)`);
+      for (const ch of resumedWith.changes.filter((c) => c.flag !== '--iters')) notes.push(`${ch.flag}: ${ch.from} -> ${ch.to} from step ${ch.step} on (the checkpoint in '${outDir}' was trained with ${ch.from}; recorded in its config.json)`);
     } catch (e) {
       resumed.dispose();
       throw e;
@@ -541,6 +547,7 @@ async function trainIn(options: TrainOptions, state: { wroteLog: boolean }): Pro
     etaSec: (settings.iters - e.step) / rate,
   });
 
+  for (const line of [...notes, ...(options.notes ?? [])]) options.notify?.(line);
   try {
     while (step < settings.iters) {
       runStep();

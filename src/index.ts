@@ -48,7 +48,8 @@ export type { DiscretizationMap } from './sde/discrete.js';
 // Solvers: integrate (the one sampling entry point), the registry of solvers and time grids.
 export { integrate } from './solvers/integrate.js';
 export { expectedNfe, parseSolverName, SOLVERS } from './solvers/registry.js';
-export { GRID_KINDS, SOLVER_NAMES } from './solvers/types.js';
+export { GRID_KINDS } from './solvers/types.js';
+export { SOLVER_NAMES } from './solvers/registry.js';
 export type { GridKind, Imputation, IntegrateOptions, NoiseSampler, SolveResult, SolverInfo, SolverName, SolverOptions } from './solvers/types.js';
 export { DEFAULT_EPS, logSnrAt, timeAtLogSnr, timeGrid } from './solvers/grids.js';
 export { seededNoise } from './solvers/common.js';

@@ -7,7 +7,7 @@ import type { Points } from '../../src/eval/metrics.js';
 import { UsageError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { renderReport, type ComparisonRow } from '../../src/report/html.js';
-import { SOLVER_NAMES } from '../../src/solvers/types.js';
+import { SOLVER_NAMES } from '../../src/solvers/registry.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { formatTable } from '../format.js';
 import { checkConditioning, conditioningFromArgs, conditioningSummary, conditionSource, withConditioningOptions } from '../conditioning-options.js';

@@ -8,7 +8,7 @@ import { openStreamFile } from '../../src/io/stream-file.js';
 import { deriveSeed } from '../../src/solvers/common.js';
 import { integrate } from '../../src/solvers/integrate.js';
 import { SOLVERS } from '../../src/solvers/registry.js';
-import { SOLVER_NAMES } from '../../src/solvers/types.js';
+import { SOLVER_NAMES } from '../../src/solvers/registry.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { checkConditioning, conditioningFromArgs, conditioningSummary, conditionSource, withConditioningOptions } from '../conditioning-options.js';
 import { checkOutputFile, outputError, writingOutput, writingOutputAsync } from '../output-paths.js';

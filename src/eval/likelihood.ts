@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { uniformRng } from '../random.js';
+import { driftCoefficients, PROBABILITY_FLOW } from '../sde/reverse.js';
 import type { ScoreFn, SDE } from '../sde/types.js';
 import { deriveSeed, normalArray } from '../solvers/common.js';
 import { dormandPrince } from '../solvers/rk45.js';
@@ -146,10 +147,10 @@ export function odeLogLikelihood(sde: SDE, score: ScoreFn, x: tf.Tensor, options
     const xt = z.slice([0, 0], [B, D]).reshape(x.shape);
     const tt = tf.scalar(t, 'float32');
     const { score: s, divergence } = method === 'exact' ? exactScoreDivergence(score, xt, tt) : hutchinsonScoreDivergence(score, xt, tt, probe!);
-    const a = sde.driftCoefAt(t);
-    const g = sde.diffusionAt(t);
-    const dx = tf.sub(tf.mul(xt, a), tf.mul(s, 0.5 * g * g)).reshape([B, D]);
-    const dDelta = tf.sub(a * D, tf.mul(divergence, 0.5 * g * g)).reshape([B, 1]);
+    // F = a x - 1/2 g^2 s and div F = a D - 1/2 g^2 div s, with c = { x: a, score: -1/2 g^2 }.
+    const c = driftCoefficients(sde, t, PROBABILITY_FLOW);
+    const dx = tf.add(tf.mul(xt, c.x), tf.mul(s, c.score)).reshape([B, D]);
+    const dDelta = tf.add(tf.mul(divergence, c.score), c.x * D).reshape([B, 1]);
     return tf.concat([dx, dDelta], 1);
   };
   const z0 = tf.tidy(() => tf.concat([x.reshape([B, D]).toFloat(), tf.zeros([B, 1])], 1));

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
+import { OptionError } from '../options/schema.js';
 import { appendDims } from '../tensor/dims.js';
 import type { SDE } from './types.js';
 
@@ -88,10 +89,11 @@ export class DiscreteChain {
  *   At small N a beta reaches 1 and the chain breaks: that is an error.
  * - 'exact': alphaBar_i = mean(t_i)^2 on t_i = (i + 1) T / N, so the chain's marginals equal
  *   the SDE's at every step for any N; beta_i = 1 - alphaBar_i / alphaBar_{i-1}, capped at 0.999.
+ * A bad N is an OptionError of `field`, the caller's name for it (`sde schedule --discrete`, a solver's `steps`).
  */
-export function discretize(sde: SDE, N: number, map: DiscretizationMap = 'exact'): DiscreteChain {
+export function discretize(sde: SDE, N: number, map: DiscretizationMap = 'exact', field = 'discrete'): DiscreteChain {
   if (sde.name !== 'vp') throw new UsageError(`--sde: the discrete DDPM chain is defined for the VP-SDE, not '${sde.name}'`);
-  if (!(Number.isInteger(N) && N >= 2)) throw new UsageError(`--discrete: expected an integer number of steps >= 2, got ${N}`);
+  if (!(Number.isInteger(N) && N >= 2)) throw new OptionError(field, `expected an integer number of steps >= 2, got ${N}`);
   const times = new Float64Array(N);
   const betas = new Float64Array(N);
   if (map === 'score-sde') {
@@ -102,7 +104,7 @@ export function discretize(sde: SDE, N: number, map: DiscretizationMap = 'exact'
     }
     const worst = betas.reduce((a, b) => Math.max(a, b), 0);
     if (worst >= 1) {
-      throw new UsageError(`--discrete: the score-sde map beta_i = beta(t_i)/N gives beta = ${worst.toPrecision(4)} >= 1 at N = ${N}; use the exact map or a larger N`);
+      throw new OptionError(field, `the score-sde map beta_i = beta(t_i)/N gives beta = ${worst.toPrecision(4)} >= 1 at N = ${N}; use the exact map or a larger N`);
     }
   } else {
     for (let i = 0; i < N; i++) times[i] = ((i + 1) * sde.T) / N;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { driftCoefficients } from '../sde/reverse.js';
 import type { CostedScoreFn, ScoreFn, SDE } from '../sde/types.js';
 import type { NoiseSampler } from './types.js';
 
@@ -85,16 +86,20 @@ export function countedScore(score: ScoreFn, counter: { nfe: number }): ScoreFn 
   };
 }
 
-/** Reverse-time SDE drift at a host time: f - g^2 s = a(t) x - g(t)^2 s(x, t). */
-export function reverseDrift(sde: SDE, score: ScoreFn, x: tf.Tensor, t: number): tf.Tensor {
-  const g = sde.diffusionAt(t);
-  return tf.sub(tf.mul(x, sde.driftCoefAt(t)), tf.mul(score(x, time(t)), g * g));
+/** F(x, t) = a(t) x - lambda g(t)^2 s(x, t) at a host time: the reverse SDE's drift (lambda = 1) or the probability-flow ODE's (1/2). */
+export function reverseTimeDrift(sde: SDE, score: ScoreFn, x: tf.Tensor, t: number, lambda: number): tf.Tensor {
+  const c = driftCoefficients(sde, t, lambda);
+  return tf.add(tf.mul(x, c.x), tf.mul(score(x, time(t)), c.score));
 }
 
-/** Probability-flow ODE drift at a host time: f - 1/2 g^2 s = a(t) x - 1/2 g(t)^2 s(x, t). */
-export function flowDrift(sde: SDE, score: ScoreFn, x: tf.Tensor, t: number): tf.Tensor {
-  const g = sde.diffusionAt(t);
-  return tf.sub(tf.mul(x, sde.driftCoefAt(t)), tf.mul(score(x, time(t)), 0.5 * g * g));
+/**
+ * One Euler step of length h from t to t - h on the reverse-time drift F (see reverseTimeDrift):
+ * x - h F(x, t) = x + [(-h a) x + (h lambda g^2) s], the small increment added to x last so that
+ * float32 rounding is relative to the increment, not to x.
+ */
+export function eulerStep(sde: SDE, score: ScoreFn, x: tf.Tensor, t: number, h: number, lambda: number): tf.Tensor {
+  const c = driftCoefficients(sde, t, lambda);
+  return tf.add(x, tf.add(tf.mul(x, -h * c.x), tf.mul(score(x, time(t)), -h * c.score)));
 }
 
 /** Tweedie's denoiser E[x_0 | x_t] = (x + std(t)^2 s(x, t)) / mean(t). */

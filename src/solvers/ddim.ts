@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import type { OptionsOf, Schema } from '../options/schema.js';
 import { time, transition } from './common.js';
-import type { StepContext, Stepper } from './types.js';
+import { defineSolver, type StepContext, type Stepper } from './types.js';
+
+const DDIM_OPTIONS = { eta: { type: 'number', min: 0, default: 0, doc: 'ddim: 0 deterministic .. 1 ancestral' } } as const satisfies Schema;
 
 /**
  * DDIM (Song, Meng & Ermon 2021) for x_t = m(t) x_0 + s(t) z, from t to t' < t:
@@ -9,7 +12,7 @@ import type { StepContext, Stepper } from './types.js';
  * (v = beta_i on VP), eta = 0 is deterministic (a first-order solver of the probability-flow ODE), eta = 1 is the
  * DDPM posterior (beta-tilde) step. One NFE per step.
  */
-export function ddim(ctx: StepContext, times: Float64Array): Stepper {
+function ddimStepper(ctx: StepContext<OptionsOf<typeof DDIM_OPTIONS>>, times: Float64Array): Stepper {
   const eta = ctx.options.eta ?? 0;
   return {
     times,
@@ -27,3 +30,12 @@ export function ddim(ctx: StepContext, times: Float64Array): Stepper {
     },
   };
 }
+
+/** The ddim solver. */
+export const ddim = defineSolver({
+  info: { name: 'ddim', kind: 'ode', order: 1, adaptive: false, defaultSteps: 100, defaultGrid: 'quadratic', description: 'DDIM; eta = 0 deterministic (ODE), eta = 1 ancestral' },
+  options: DDIM_OPTIONS,
+  adaptive: false,
+  nfe: ({ steps }) => steps,
+  create: (ctx, { grid }) => ddimStepper(ctx, grid!),
+});

@@ -1,8 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
+import { choice, OptionError, type OptionsOf, type Schema } from '../options/schema.js';
 import { discretize } from '../sde/discrete.js';
 import { time } from './common.js';
-import type { StepContext, Stepper } from './types.js';
+import { defineSolver, type StepContext, type Stepper } from './types.js';
+
+const DDPM_OPTIONS = {
+  steps: { type: 'number', integer: true, min: 2, doc: 'ddpm: steps of the chain (default 1000)' },
+  variance: choice(['beta-tilde', 'beta'], { default: 'beta-tilde', doc: 'ddpm: posterior variance' }),
+  map: choice(['exact', 'score-sde'], { default: 'exact', doc: 'ddpm: VP -> chain map' }),
+} as const satisfies Schema;
 
 /**
  * Ancestral sampling of the DDPM chain (Ho et al. 2020, Algorithm 2) that discretize(sde, N, map)
@@ -13,16 +20,9 @@ import type { StepContext, Stepper } from './types.js';
  * 'score-sde': beta_i = beta(t_i)/N, with the score taken at t_i = eps + i (T - eps)/(N - 1)
  * as score_sde does. The times reported are t_{N-1} .. t_0, then 0. One NFE per step.
  */
-export function ddpm(ctx: StepContext, steps: number, eps: number): Stepper {
+function ddpmStepper(ctx: StepContext<OptionsOf<typeof DDPM_OPTIONS>>, steps: number, eps: number): Stepper {
   const map = ctx.options.map ?? 'exact';
-  let chain;
-  try {
-    chain = discretize(ctx.sde, steps, map);
-  } catch (e) {
-    // discretize names `sde schedule`'s --discrete; here the number of steps is --steps.
-    if (e instanceof UsageError) throw new UsageError(e.message.replace(/^--discrete:/, '--steps:'));
-    throw e;
-  }
+  const chain = discretize(ctx.sde, steps, map, 'steps');
   const N = chain.N;
   const T = ctx.sde.T;
   const scoreTime = (i: number) => (map === 'exact' ? chain.times[i] : eps + (i * (T - eps)) / (N - 1));
@@ -47,3 +47,19 @@ export function ddpm(ctx: StepContext, steps: number, eps: number): Stepper {
     },
   };
 }
+
+/** The ddpm solver: the chain's own times (no grid, no denoise step: its last step outputs x_0), VP only. */
+export const ddpm = defineSolver({
+  info: {
+    name: 'ddpm', kind: 'sde', order: 1, adaptive: false, defaultSteps: 1000, defaultGrid: 'uniform', ownTimes: true,
+    description: 'ancestral sampling of the DDPM chain (VP only; exact alpha-bar map by default)',
+  },
+  options: DDPM_OPTIONS,
+  adaptive: false,
+  nfe: ({ steps }) => steps,
+  check: (sde, options) => {
+    if (sde.name !== 'vp') throw new UsageError(`--solver ddpm: the DDPM chain is defined for --sde vp, not '${sde.name}'`);
+    if (Array.isArray(options.grid)) throw new OptionError('grid', 'ddpm uses the times of its discrete chain and takes no explicit grid');
+  },
+  create: (ctx, { steps, eps }) => ddpmStepper(ctx, steps, eps),
+});

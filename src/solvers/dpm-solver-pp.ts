@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { time } from './common.js';
+import { tweedie } from './common.js';
 import { logSnrAt } from './grids.js';
-import type { StepContext, Stepper } from './types.js';
+import { defineSolver, type StepContext, type Stepper } from './types.js';
 
 /**
  * Multistep DPM-Solver++(2M) (Lu et al. 2022, "DPM-Solver++", Algorithm 2) in log-SNR time
@@ -13,7 +13,7 @@ import type { StepContext, Stepper } from './types.js';
  * One NFE per step (the previous D is reused), second order in the step.
  * The stepper keeps the latest D past each step's tf.tidy; dispose() frees it after the run.
  */
-export function dpmSolverPlusPlus(ctx: StepContext, times: Float64Array): Stepper {
+function dpmSolverPlusPlusStepper(ctx: StepContext, times: Float64Array): Stepper {
   const { sde, score } = ctx;
   const lambdas = Float64Array.from(times, (t) => logSnrAt(sde, t));
   let previous: tf.Tensor | undefined;
@@ -27,7 +27,7 @@ export function dpmSolverPlusPlus(ctx: StepContext, times: Float64Array): Steppe
       const a = sde.marginalAt(times[i]);
       const b = sde.marginalAt(times[i + 1]);
       const h = lambdas[i + 1] - lambdas[i];
-      const denoised = tf.div(tf.add(x, tf.mul(score(x, time(times[i])), a.std * a.std)), a.mean);
+      const denoised = tweedie(sde, score, x, times[i]);
       let d = denoised;
       if (previous !== undefined) {
         const r = (lambdas[i] - lambdas[i - 1]) / h;
@@ -41,3 +41,15 @@ export function dpmSolverPlusPlus(ctx: StepContext, times: Float64Array): Steppe
     dispose: forget,
   };
 }
+
+/** The multistep dpm-solver++ (2M). */
+export const dpmSolverPlusPlus = defineSolver({
+  info: {
+    name: 'dpm-solver++', kind: 'ode', order: 2, adaptive: false, defaultSteps: 20, defaultGrid: 'logsnr',
+    description: 'multistep DPM-Solver++(2M) on the data prediction, log-SNR grid (Lu et al. 2022)',
+  },
+  options: {},
+  adaptive: false,
+  nfe: ({ steps }) => steps,
+  create: (ctx, { grid }) => dpmSolverPlusPlusStepper(ctx, grid!),
+});

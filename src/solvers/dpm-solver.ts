@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
+import type { OptionsOf, Schema } from '../options/schema.js';
 import type { ScoreFn, SDE } from '../sde/types.js';
 import { time } from './common.js';
 import { logSnrAt, timeAtLogSnr } from './grids.js';
-import type { StepContext, Stepper } from './types.js';
+import { defineSolver, type StepContext, type Stepper } from './types.js';
 
 export const DEFAULT_DPM_ORDER = 3;
+
+const DPM_SOLVER_OPTIONS = { order: { type: 'number', oneOf: [2, 3], default: DEFAULT_DPM_ORDER, doc: 'dpm-solver: order 2 or 3' } } as const satisfies Schema;
 
 /** Noise prediction from the score at a host time: eps(x, t) = -std(t) s(x, t). */
 function epsAt(sde: SDE, score: ScoreFn, x: tf.Tensor, t: number): tf.Tensor {
@@ -24,7 +27,7 @@ function epsAt(sde: SDE, score: ScoreFn, x: tf.Tensor, t: number): tf.Tensor {
  *   x' = (alpha_t'/alpha_t) x - sigma_t' (e^h - 1) eps_t - sigma_t'/r2 ((e^h - 1)/h - 1) D2.
  * `order` NFE per step.
  */
-export function dpmSolver(ctx: StepContext, times: Float64Array): Stepper {
+function dpmSolverStepper(ctx: StepContext<OptionsOf<typeof DPM_SOLVER_OPTIONS>>, times: Float64Array): Stepper {
   const order = ctx.options.order ?? DEFAULT_DPM_ORDER;
   const { sde, score } = ctx;
   const m = (t: number) => sde.marginalAt(t);
@@ -64,3 +67,15 @@ export function dpmSolver(ctx: StepContext, times: Float64Array): Stepper {
     },
   };
 }
+
+/** The singlestep dpm-solver. */
+export const dpmSolver = defineSolver({
+  info: {
+    name: 'dpm-solver', kind: 'ode', order: 3, adaptive: false, defaultSteps: 6, defaultGrid: 'quadratic',
+    description: 'singlestep DPM-Solver-3 (or -2) in log-SNR time (Lu et al. 2022)',
+  },
+  options: DPM_SOLVER_OPTIONS,
+  adaptive: false,
+  nfe: ({ steps, order }) => steps * (order ?? DEFAULT_DPM_ORDER),
+  create: (ctx, { grid }) => dpmSolverStepper(ctx, grid!),
+});

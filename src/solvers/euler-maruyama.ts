@@ -1,22 +1,25 @@
 import * as tf from '@tensorflow/tfjs';
-import { time } from './common.js';
-import type { StepContext, Stepper } from './types.js';
+import { REVERSE_SDE } from '../sde/reverse.js';
+import { eulerStep } from './common.js';
+import { defineSolver, type StepContext } from './types.js';
 
 /**
  * Euler-Maruyama on the reverse SDE, from t to t' = t - h:
  * x' = x - h [a(t) x - g(t)^2 s(x, t)] + g(t) sqrt(h) z. One NFE per step, weak order 1.
- * Computed as (1 - h a) x + h g^2 s + g sqrt(h) z with the coefficients on the host: five
- * elementwise kernels besides the score instead of seven.
+ * The drift increment (-h a) x + h g^2 s is added to x in one add (eulerStep), with the
+ * coefficients on the host.
  */
 export function eulerMaruyamaStep(ctx: StepContext, x: tf.Tensor, t: number, tNext: number, step: number, stage = 0): tf.Tensor {
   const h = t - tNext;
   const g = ctx.sde.diffusionAt(t);
-  const a = ctx.sde.driftCoefAt(t);
-  const mean = tf.add(tf.mul(x, 1 - h * a), tf.mul(ctx.score(x, time(t)), h * g * g));
-  return tf.add(mean, tf.mul(ctx.noise(x.shape, step, stage), g * Math.sqrt(h)));
+  return tf.add(eulerStep(ctx.sde, ctx.score, x, t, h, REVERSE_SDE), tf.mul(ctx.noise(x.shape, step, stage), g * Math.sqrt(h)));
 }
 
-/** The euler-maruyama solver on a grid. */
-export function eulerMaruyama(ctx: StepContext, times: Float64Array): Stepper {
-  return { times, step: (x, i) => eulerMaruyamaStep(ctx, x, times[i], times[i + 1], i) };
-}
+/** The euler-maruyama solver. */
+export const eulerMaruyama = defineSolver({
+  info: { name: 'euler-maruyama', kind: 'sde', order: 1, adaptive: false, defaultSteps: 500, defaultGrid: 'uniform', description: 'Euler-Maruyama on the reverse-time SDE' },
+  options: {},
+  adaptive: false,
+  nfe: ({ steps }) => steps,
+  create: (ctx, { grid }) => ({ times: grid!, step: (x, i) => eulerMaruyamaStep(ctx, x, grid![i], grid![i + 1], i) }),
+});

@@ -1,19 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ScoreFn, SDE } from '../sde/types.js';
 import { countedScore, deriveSeed, PRIOR_STREAM, seededNoise, tweedie } from './common.js';
-import { ddim } from './ddim.js';
-import { ddpm } from './ddpm.js';
-import { dpmSolver } from './dpm-solver.js';
-import { dpmSolverPlusPlus } from './dpm-solver-pp.js';
-import { eulerMaruyama } from './euler-maruyama.js';
 import { checkGrid, DEFAULT_EPS, timeGrid } from './grids.js';
 import { makeImputer } from './impute.js';
-import { odeEuler, odeHeun } from './ode.js';
-import { predictorCorrector } from './pc.js';
-import { checkSolverOptions, parseSolverName, SOLVERS } from './registry.js';
-import { reverseDiffusion } from './reverse-diffusion.js';
-import { rk45 } from './rk45.js';
-import type { GridKind, IntegrateOptions, SolveResult, SolverInfo, SolverName, StepContext, Stepper } from './types.js';
+import { checkSolverOptions, solverModule } from './registry.js';
+import type { AdaptiveSolverModule, FixedStepSolverModule, GridKind, IntegrateOptions, SolveResult, SolverInfo, SolverName, StepContext } from './types.js';
 
 /** Grid indices to save: 'all', or each requested time snapped to the nearest grid time. */
 function saveIndices(times: Float64Array, saveAt: IntegrateOptions['saveAt']): Set<number> {
@@ -31,31 +22,6 @@ function saveIndices(times: Float64Array, saveAt: IntegrateOptions['saveAt']): S
   return out;
 }
 
-function stepper(name: SolverName, ctx: StepContext, steps: number, eps: number, grid: Float64Array | undefined): Stepper {
-  if (name === 'ddpm') return ddpm(ctx, steps, eps);
-  const times = grid!;
-  switch (name) {
-    case 'euler-maruyama':
-      return eulerMaruyama(ctx, times);
-    case 'reverse-diffusion':
-      return reverseDiffusion(ctx, times);
-    case 'pc':
-      return predictorCorrector(ctx, times);
-    case 'ode-euler':
-      return odeEuler(ctx, times);
-    case 'ode-heun':
-      return odeHeun(ctx, times);
-    case 'ddim':
-      return ddim(ctx, times);
-    case 'dpm-solver':
-      return dpmSolver(ctx, times);
-    case 'dpm-solver++':
-      return dpmSolverPlusPlus(ctx, times);
-    default:
-      throw new Error(`no fixed-step solver '${name}'`);
-  }
-}
-
 /**
  * Integrates from t = T (x_T = options.xT or a seeded prior draw of options.shape) down to
  * t = eps (or the last time of an explicit grid) with the named solver and score
@@ -63,17 +29,18 @@ function stepper(name: SolverName, ctx: StepContext, steps: number, eps: number,
  * x_0 = (x + std(eps)^2 s(x, eps)) / mean(eps). Returns the final x, the
  * number of score evaluations (NFE), the saved path and, for ode-rk45, accepted/rejected steps.
  * Every step runs in tf.tidy with one live x; no tensor is read back except ode-rk45's error
- * norm. The same seed gives the same samples. ddpm runs on its chain's times (ignoring eps, grid
- * and denoise: its last step already outputs the denoised x_0); ode-rk45 ignores steps and grid.
+ * norm. The same seed gives the same samples. A solver with info.ownTimes (ddpm) runs on its
+ * chain's times (ignoring eps, grid and denoise: its last step already outputs the denoised x_0);
+ * an adaptive one (ode-rk45) ignores steps and grid.
  * With options.impute, the known coordinates are replaced by a draw of
  * q(x_t | x_0 = values) = mean(t) values + std(t) z at the start and after every step
  * (ode-rk45: every accepted step, re-evaluating its first stage there, 1 more NFE per step), and
  * set to the values exactly at the end (after denoise).
  */
 export function integrate(sde: SDE, score: ScoreFn, solver: SolverName | SolverInfo, options: IntegrateOptions): SolveResult {
-  const name = typeof solver === 'string' ? parseSolverName(solver) : solver.name;
-  const info = SOLVERS[name];
-  checkSolverOptions(sde, name, options);
+  const m = solverModule(typeof solver === 'string' ? solver : solver.name);
+  const { info } = m;
+  checkSolverOptions(sde, info.name, options);
   const seed = options.seed ?? 0;
   const eps = options.eps ?? DEFAULT_EPS;
   const counter = { nfe: 0 };
@@ -83,8 +50,8 @@ export function integrate(sde: SDE, score: ScoreFn, solver: SolverName | SolverI
   try {
     const owned = options.xT === undefined;
     const xT = options.xT ?? sde.priorSample(options.shape!, deriveSeed(seed, PRIOR_STREAM));
-    const out: RunResult = info.adaptive ? adaptiveRun(ctx, xT, owned, eps) : fixedStepRun(name, info, ctx, xT, owned, eps);
-    if (options.denoise && name !== 'ddpm') {
+    const out: RunResult = m.adaptive ? adaptiveRun(m, ctx, xT, owned, eps) : fixedStepRun(m, ctx, xT, owned, eps);
+    if (options.denoise && !info.ownTimes) {
       const prev = out.x;
       const tEnd = out.tEnd;
       out.x = tf.tidy(() => tweedie(sde, ctx.score, prev, tEnd));
@@ -113,10 +80,10 @@ function startState(ctx: StepContext, xT: tf.Tensor, owned: boolean, t: number):
 
 type RunResult = SolveResult & { tEnd: number };
 
-function adaptiveRun(ctx: StepContext, xT: tf.Tensor, owned: boolean, eps: number): RunResult {
+function adaptiveRun(m: AdaptiveSolverModule, ctx: StepContext, xT: tf.Tensor, owned: boolean, eps: number): RunResult {
   const { saveAt } = ctx.options;
   const start = startState(ctx, xT, owned, ctx.sde.T);
-  const r = rk45(ctx, start.x, eps, saveAt ?? [], start.owned);
+  const r = m.run(ctx, start.x, eps, saveAt ?? [], start.owned);
   return {
     x: r.x,
     nfe: 0,
@@ -127,11 +94,12 @@ function adaptiveRun(ctx: StepContext, xT: tf.Tensor, owned: boolean, eps: numbe
   };
 }
 
-function fixedStepRun(name: SolverName, info: SolverInfo, ctx: StepContext, xT: tf.Tensor, owned: boolean, eps: number): RunResult {
+function fixedStepRun(m: FixedStepSolverModule, ctx: StepContext, xT: tf.Tensor, owned: boolean, eps: number): RunResult {
   const { options, sde } = ctx;
+  const { info } = m;
   const steps = options.steps ?? info.defaultSteps;
   let grid: Float64Array | undefined;
-  if (name !== 'ddpm') {
+  if (!info.ownTimes) {
     if (Array.isArray(options.grid)) {
       grid = checkGrid(sde, options.grid);
       // An explicit grid that starts below T gets T in front: x_T is a draw at T.
@@ -140,7 +108,7 @@ function fixedStepRun(name: SolverName, info: SolverInfo, ctx: StepContext, xT: 
       grid = timeGrid(sde, (options.grid as GridKind | undefined) ?? info.defaultGrid, steps, eps);
     }
   }
-  const plan = stepper(name, ctx, steps, eps, grid);
+  const plan = m.create(ctx, { steps, eps, grid });
   const save = saveIndices(plan.times, options.saveAt);
   const path: tf.Tensor[] = [];
   const times: number[] = [];

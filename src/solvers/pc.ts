@@ -1,12 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
+import { choice, type OptionsOf, type Schema } from '../options/schema.js';
 import { sumPerSample } from '../tensor/dims.js';
 import { time, transition } from './common.js';
 import { eulerMaruyamaStep } from './euler-maruyama.js';
 import { reverseDiffusionStep } from './reverse-diffusion.js';
-import type { StepContext, Stepper } from './types.js';
+import { defineSolver, type StepContext, type Stepper } from './types.js';
 
 export const DEFAULT_SNR = 0.16;
 export const DEFAULT_CORRECTOR_STEPS = 1;
+
+const PC_OPTIONS = {
+  snr: { type: 'number', above: 0, default: DEFAULT_SNR, doc: 'pc: Langevin corrector signal-to-noise ratio' },
+  correctorSteps: { type: 'number', integer: true, min: 0, default: DEFAULT_CORRECTOR_STEPS, doc: 'pc: corrector steps per time' },
+  predictor: choice(['reverse-diffusion', 'euler-maruyama'], { default: 'reverse-diffusion', doc: 'pc: the predictor step' }),
+} as const satisfies Schema;
 
 /** Batch mean of the per-sample L2 norms: a scalar tensor. */
 function meanNorm(v: tf.Tensor): tf.Tensor {
@@ -32,7 +39,7 @@ export function langevinStep(ctx: StepContext, x: tf.Tensor, t: number, alpha: n
  * predictor step (reverse-diffusion or Euler-Maruyama) to the next time, like score_sde's
  * pc_sampler. NFE per step: 1 + correctorSteps.
  */
-export function predictorCorrector(ctx: StepContext, times: Float64Array): Stepper {
+function predictorCorrectorStepper(ctx: StepContext<OptionsOf<typeof PC_OPTIONS>>, times: Float64Array): Stepper {
   const snr = ctx.options.snr ?? DEFAULT_SNR;
   const M = ctx.options.correctorSteps ?? DEFAULT_CORRECTOR_STEPS;
   const predict = ctx.options.predictor === 'euler-maruyama' ? eulerMaruyamaStep : reverseDiffusionStep;
@@ -47,3 +54,15 @@ export function predictorCorrector(ctx: StepContext, times: Float64Array): Stepp
     },
   };
 }
+
+/** The pc solver. */
+export const predictorCorrector = defineSolver({
+  info: {
+    name: 'pc', kind: 'sde', order: 1, adaptive: false, defaultSteps: 250, defaultGrid: 'uniform',
+    description: 'predictor-corrector: reverse-diffusion predictor and Langevin corrector (snr 0.16, 1 corrector step)',
+  },
+  options: PC_OPTIONS,
+  adaptive: false,
+  nfe: ({ steps, correctorSteps }) => steps * (1 + (correctorSteps ?? DEFAULT_CORRECTOR_STEPS)),
+  create: (ctx, { grid }) => predictorCorrectorStepper(ctx, grid!),
+});

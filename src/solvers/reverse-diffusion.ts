@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { time, transition } from './common.js';
-import type { StepContext, Stepper } from './types.js';
+import { defineSolver, type StepContext } from './types.js';
 
 /**
  * Reverse-diffusion predictor (Song et al. 2021) from t to t' < t, with the forward step
@@ -14,7 +14,14 @@ export function reverseDiffusionStep(ctx: StepContext, x: tf.Tensor, t: number, 
   return tf.add(mean, tf.mul(ctx.noise(x.shape, step, stage), Math.sqrt(v)));
 }
 
-/** The reverse-diffusion solver on a grid. */
-export function reverseDiffusion(ctx: StepContext, times: Float64Array): Stepper {
-  return { times, step: (x, i) => reverseDiffusionStep(ctx, x, times[i], times[i + 1], i) };
-}
+/** The reverse-diffusion solver. */
+export const reverseDiffusion = defineSolver({
+  info: {
+    name: 'reverse-diffusion', kind: 'sde', order: 1, adaptive: false, defaultSteps: 500, defaultGrid: 'uniform',
+    description: 'reverse-diffusion predictor of Song et al. (2021): x - f_i + G_i^2 s + G_i z',
+  },
+  options: {},
+  adaptive: false,
+  nfe: ({ steps }) => steps,
+  create: (ctx, { grid }) => ({ times: grid!, step: (x, i) => reverseDiffusionStep(ctx, x, grid![i], grid![i + 1], i) }),
+});

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { flowDrift } from './common.js';
-import type { StepContext } from './types.js';
+import { PROBABILITY_FLOW } from '../sde/reverse.js';
+import { reverseTimeDrift } from './common.js';
+import { defineSolver, type AdaptiveRun } from './types.js';
 
 export const DEFAULT_RTOL = 1e-5;
 export const DEFAULT_ATOL = 1e-5;
@@ -57,14 +58,6 @@ export interface DormandPrinceOptions {
   afterStep?: (x: tf.Tensor, t: number, accepted: number) => tf.Tensor;
 }
 
-export interface Rk45Result {
-  x: tf.Tensor;
-  accepted: number;
-  rejected: number;
-  path: tf.Tensor[];
-  times: number[];
-}
-
 /**
  * Adaptive Dormand-Prince 5(4) for dx/dt = F(x, t) on one tensor state from t0 to t1 (either
  * direction), with local extrapolation (the 5th-order solution is kept) and first-same-as-last
@@ -76,7 +69,7 @@ export interface Rk45Result {
  * save times; each step runs in tf.tidy with one live x and the stage k1.
  * x0 is disposed only when `ownsX0`; the result's x is always a tensor the caller owns.
  */
-export function dormandPrince(F: OdeFunction, x0: tf.Tensor, t0: number, t1: number, options: DormandPrinceOptions = {}, ownsX0 = false): Rk45Result {
+export function dormandPrince(F: OdeFunction, x0: tf.Tensor, t0: number, t1: number, options: DormandPrinceOptions = {}, ownsX0 = false): AdaptiveRun {
   const rtol = options.rtol ?? DEFAULT_RTOL;
   const atol = options.atol ?? DEFAULT_ATOL;
   const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
@@ -181,16 +174,31 @@ export function dormandPrince(F: OdeFunction, x0: tf.Tensor, t0: number, t1: num
  * from T down to `tEnd`, with the tolerances, step limits and progress callback of ctx.options.
  * Steps land exactly on the `saveTimes`; 'all' saves every accepted step. x0 is disposed only when `ownsX0`.
  */
-export function rk45(ctx: StepContext, x0: tf.Tensor, tEnd: number, saveTimes: readonly number[] | 'all', ownsX0 = false): Rk45Result {
-  const { sde, score, options } = ctx;
-  return dormandPrince((x, t) => flowDrift(sde, score, x, t), x0, sde.T, tEnd, {
-    rtol: options.rtol,
-    atol: options.atol,
-    firstStep: options.firstStep,
-    maxStep: options.maxStep,
-    maxSteps: options.maxSteps,
-    saveTimes,
-    onStep: options.onStep,
-    afterStep: ctx.afterStep,
-  }, ownsX0);
-}
+export const rk45 = defineSolver({
+  info: {
+    name: 'ode-rk45', kind: 'ode', order: 5, adaptive: true, defaultSteps: 0, defaultGrid: 'uniform',
+    description: 'adaptive Dormand-Prince 5(4) on the probability-flow ODE (rtol = atol = 1e-5)',
+  },
+  options: {
+    rtol: { type: 'number', above: 0, default: DEFAULT_RTOL, doc: 'ode-rk45: relative tolerance' },
+    atol: { type: 'number', above: 0, default: DEFAULT_ATOL, doc: 'ode-rk45: absolute tolerance' },
+    firstStep: { type: 'number', above: 0, doc: 'ode-rk45: first trial step (default (T - eps)/100)' },
+    maxStep: { type: 'number', above: 0, doc: 'ode-rk45: largest step (default: none)' },
+    maxSteps: { type: 'number', integer: true, min: 1, default: DEFAULT_MAX_STEPS, doc: 'ode-rk45: cap on attempted steps' },
+  },
+  adaptive: true,
+  nfe: () => undefined,
+  run: (ctx, x0, tEnd, saveTimes, ownsX0) => {
+    const { sde, score, options } = ctx;
+    return dormandPrince((x, t) => reverseTimeDrift(sde, score, x, t, PROBABILITY_FLOW), x0, sde.T, tEnd, {
+      rtol: options.rtol,
+      atol: options.atol,
+      firstStep: options.firstStep,
+      maxStep: options.maxStep,
+      maxSteps: options.maxSteps,
+      saveTimes,
+      onStep: options.onStep,
+      afterStep: ctx.afterStep,
+    }, ownsX0);
+  },
+});

@@ -1,66 +1,36 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { OptionsOf, Schema } from '../options/schema.js';
 import type { ScoreFn, SDE } from '../sde/types.js';
+import type { SolverName, SolverOptions } from './registry.js';
 
-/** Names accepted by `--solver`. */
-export const SOLVER_NAMES = ['euler-maruyama', 'reverse-diffusion', 'ddpm', 'pc', 'ode-euler', 'ode-heun', 'ode-rk45', 'ddim', 'dpm-solver', 'dpm-solver++'] as const;
-export type SolverName = (typeof SOLVER_NAMES)[number];
+export type { SolverName, SolverOptions };
 
 /** Time grids from T down to eps. */
 export const GRID_KINDS = ['uniform', 'quadratic', 'logsnr'] as const;
 export type GridKind = (typeof GRID_KINDS)[number];
 
 /** What a solver is, as data (read by the CLI, checked once by integrate). */
-export interface SolverInfo {
-  readonly name: SolverName;
+export interface SolverInfo<N extends string = SolverName> {
+  readonly name: N;
   /** 'sde': stochastic sampler of the reverse SDE or chain; 'ode': the probability-flow ODE. */
   readonly kind: 'sde' | 'ode';
   /** Order of convergence (strong for ODEs, weak for SDE samplers) in the step size. */
   readonly order: number;
   readonly adaptive: boolean;
-  /** Steps used when `steps` is not given (0 for the adaptive solver: it picks its own). */
+  /** Steps used when `steps` is not given (0 for an adaptive solver: it picks its own). */
   readonly defaultSteps: number;
   readonly defaultGrid: GridKind;
-  /** Score evaluations per step, as a function of the options (PC: 1 + corrector steps). */
-  readonly nfePerStep: string;
-  /** Options besides the common ones that this solver reads. */
-  readonly options: readonly (keyof SolverOptions)[];
+  /**
+   * The solver runs on times of its own (ddpm: its chain's) instead of a time grid from T to
+   * eps, takes no `grid`, and its last step outputs the denoised x_0 (no `denoise` step).
+   */
+  readonly ownTimes?: boolean;
+  /** One line for `--help` and the README. */
   readonly description: string;
 }
 
-/** A source of standard normal noise: the tensor for (step, stage) of shape `shape`. */
-export type NoiseSampler = (shape: number[], step: number, stage: number) => tf.Tensor;
-
-/** Options of the individual solvers. */
-export interface SolverOptions {
-  /** ode-rk45: relative and absolute tolerances (default 1e-5 each). */
-  rtol?: number;
-  atol?: number;
-  /** ode-rk45: first trial step (default (T - eps) / 100) and the cap on attempted steps (default 100000). */
-  firstStep?: number;
-  maxSteps?: number;
-  /** ode-rk45: largest step size (default: none). */
-  maxStep?: number;
-  /** pc: signal-to-noise ratio of the Langevin corrector (default 0.16) and corrector steps per time (default 1). */
-  snr?: number;
-  correctorSteps?: number;
-  /** pc: the predictor (default 'reverse-diffusion'). */
-  predictor?: 'reverse-diffusion' | 'euler-maruyama';
-  /** ddim: 0 is deterministic, 1 is ancestral sampling with the posterior variance (default 0). */
-  eta?: number;
-  /** dpm-solver: 2 or 3 (default 3). */
-  order?: number;
-  /** ddpm: posterior variance beta-tilde (default) or beta. */
-  variance?: 'beta-tilde' | 'beta';
-  /** ddpm: how the VP-SDE becomes the chain (default 'exact': alphaBar_i = mean(t_i)^2). */
-  map?: 'exact' | 'score-sde';
-}
-
-/** What integrate takes besides the SDE, score and solver. */
-export interface IntegrateOptions extends SolverOptions {
-  /** Sample shape [n, ...] of the prior draw; needed when xT is not given. */
-  shape?: number[];
-  /** Start state at t = T (integrate does not dispose it). Default: sde.priorSample(shape, seed). */
-  xT?: tf.Tensor;
+/** The options every solver reads (integrate's), besides each solver's own. */
+export interface CommonSolverOptions {
   /** Number of time steps (default: the solver's defaultSteps). */
   steps?: number;
   /** Base seed of the prior draw and of all step noise (default 0). */
@@ -71,6 +41,64 @@ export interface IntegrateOptions extends SolverOptions {
   grid?: GridKind | readonly number[];
   /** One last Tweedie step x0 = (x + std(eps)^2 s(x, eps)) / mean(eps) (1 NFE). */
   denoise?: boolean;
+}
+
+/**
+ * A solver as one module: its description, the schema of its own options (merged over the
+ * common ones, e.g. a larger minimum of `steps`), its NFE as a function of the options (steps
+ * resolved; the final denoise step is counted by integrate), domain checks that a schema cannot
+ * say, and either a fixed-step constructor or an adaptive run.
+ */
+interface SolverModuleBase<N extends string, S extends Schema> {
+  readonly info: SolverInfo<N>;
+  readonly options: S;
+  /** Score evaluations of a run with these options (steps given); undefined for an adaptive solver. */
+  nfe(options: OptionsOf<S> & { steps: number }): number | undefined;
+  /** Checks beyond the schema's ranges (e.g. which SDEs the solver is defined for). */
+  check?(sde: SDE, options: CommonSolverOptions & RunOptions & OptionsOf<S>): void;
+}
+
+/** A fixed-step solver: prepared for one run on a grid (times[0] = T .. times[N] = eps), or on its own times (info.ownTimes). */
+export interface FixedStepSolverModule<N extends string = string, S extends Schema = Schema> extends SolverModuleBase<N, S> {
+  readonly adaptive: false;
+  create(ctx: StepContext<OptionsOf<S>>, run: { steps: number; eps: number; grid?: Float64Array }): Stepper;
+}
+
+/** What an adaptive run returns. */
+export interface AdaptiveRun {
+  x: tf.Tensor;
+  accepted: number;
+  rejected: number;
+  path: tf.Tensor[];
+  times: number[];
+}
+
+/** An adaptive solver: it runs from T (state x0) to tEnd picking its own steps, saving at saveAt. */
+export interface AdaptiveSolverModule<N extends string = string, S extends Schema = Schema> extends SolverModuleBase<N, S> {
+  readonly adaptive: true;
+  run(ctx: StepContext<OptionsOf<S>>, x0: tf.Tensor, tEnd: number, saveAt: readonly number[] | 'all', ownsX0: boolean): AdaptiveRun;
+}
+
+export type SolverModule<N extends string = string, S extends Schema = Schema> = FixedStepSolverModule<N, S> | AdaptiveSolverModule<N, S>;
+
+/** Declares a solver module, keeping its name and option types. */
+export function defineSolver<const N extends string, const S extends Schema>(m: SolverModule<N, S>): SolverModule<N, S> {
+  if (m.info.adaptive !== m.adaptive) throw new Error(`solver ${m.info.name}: info.adaptive and adaptive disagree`);
+  return m;
+}
+
+/** A source of standard normal noise: the tensor for (step, stage) of shape `shape`. */
+export type NoiseSampler = (shape: number[], step: number, stage: number) => tf.Tensor;
+
+/** What integrate takes besides the SDE, score and solver: the common options, the run's, and the solvers' own. */
+export type IntegrateOptions = CommonSolverOptions & RunOptions & SolverOptions;
+
+/** The options of one run that are not options of a solver: start state, saved path, noise, callbacks, imputation. */
+export interface RunOptions {
+  /** Sample shape [n, ...] of the prior draw; needed when xT is not given. */
+  shape?: number[];
+  /** Start state at t = T (integrate does not dispose it). Default: sde.priorSample(shape, seed). */
+  xT?: tf.Tensor;
   /**
    * States to keep: 'all' grid times (T included), or a list of times. Fixed-step solvers snap each
    * time to the nearest grid time; ode-rk45 steps onto it exactly. `times` reports the actual times.
@@ -113,12 +141,13 @@ export interface SolveResult {
 }
 
 /** Everything a step sees: the problem, the counted score, the noise source, the options. */
-export interface StepContext {
+export interface StepContext<O extends object = object> {
   sde: SDE;
   /** The score, counted: every call is one NFE. */
   score: ScoreFn;
   noise: NoiseSampler;
-  options: IntegrateOptions;
+  /** The run's options: the common ones and the solver's own (O). */
+  options: CommonSolverOptions & RunOptions & O;
   /**
    * A map of the state applied after every step at the time reached, the step number counting
    * from 1 (integrate applies it to the start state with step 0): the imputation's replacement.

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { loadDataset, normalize, sampleSize, standardize, TOY_DATASETS, isToyName } from '../../src/data/index.js';
 import { UsageError } from '../../src/errors.js';
@@ -13,6 +12,7 @@ import { createProgressReporter } from '../../src/train/progress.js';
 import { OBJECTIVES, WEIGHTINGS } from '../../src/train/losses.js';
 import { defaultSettings, train } from '../../src/train/loop.js';
 import { checkRunLock, LOCK_FILE, releaseAllRunLocks } from '../../src/train/run-lock.js';
+import { checkOutputDir } from '../output-paths.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { finiteNumber, integerAtLeast, integerInRange, oneOf, positiveNumber } from '../validate.js';
 
@@ -135,7 +135,7 @@ export const trainCommand: CommandModule = {
     // Announced when training starts (after every check), so a refused run prints only its error.
     const notes: string[] = [];
     const note = (line: string) => notes.push(line);
-    const out = String(argv.out);
+    const out = checkOutputDir('out', String(argv.out)); // a directory (or one to create) this process can write
     let resume = Boolean(argv.resume);
     if (resume && !isCheckpoint(out)) {
       if (!onlyRunLeftovers(out)) throw new UsageError(`--resume: '${out}' holds no checkpoint to continue`);
@@ -188,11 +188,10 @@ export const trainCommand: CommandModule = {
     if (pUncond !== undefined && !conditional && storedClasses === undefined) {
       throw new UsageError('--p-uncond: only with --conditional (the probability of training a sample with the null label)');
     }
-    if (!resume && fs.existsSync(out) && (!fs.statSync(out).isDirectory() || (fs.readdirSync(out).length > 0 && !onlyRunLeftovers(out)))) {
-      if (fs.statSync(out).isDirectory()) checkRunLock(out); // a run writing it is what to report
+    if (!resume && fs.existsSync(out) && fs.readdirSync(out).length > 0 && !onlyRunLeftovers(out)) {
+      checkRunLock(out); // a run writing it is what to report
       throw new UsageError(`--out: '${out}' exists and is not empty; pass --resume to continue it or choose another directory`);
     }
-    if (!fs.existsSync(path.dirname(path.resolve(out)))) throw new UsageError(`--out: parent directory of '${out}' does not exist`);
     const givenData = argv.data === undefined ? undefined : String(argv.data);
     if (!resume && givenData === undefined) throw new UsageError(`--data: required: ${TOY_DATASETS.join(', ')}, mnist or a CSV file (with --resume the checkpoint's data is used)`);
     const spec = stored ? resumedDataSpec(givenData, stored, out) : givenData!;

@@ -64,6 +64,11 @@ const BEFORE_WORK: [string, string[], RegExp][] = [
   ['demo --out a read-only mount itself', ['demo', '--iters', '2', '--n', '20', '--out', 'ro'], /^sde: --out: cannot write to directory 'ro': read-only file system \(EROFS\)$/],
   ['demo --out below a regular file', ['demo', '--iters', '2', '--n', '20', '--out', 'file.csv/demo'], /^sde: --out: 'file\.csv\/demo' is not a directory \(a file is on its path\)$/],
   ['classify --train --out on a read-only mount', ['classify', '--train', '--iters', '1', '--out', 'ro/clf'], /^sde: --out: cannot write to directory 'ro': read-only file system \(EROFS\)$/],
+  ['train --out on a read-only mount', ['train', '--data', 'moons', '--iters', '2', '--out', 'ro/run'], /^sde: --out: cannot write to directory 'ro': read-only file system \(EROFS\)$/],
+  ['train --out below a regular file', ['train', '--data', 'moons', '--iters', '2', '--out', 'file.csv/run'], /^sde: --out: 'file\.csv\/run' is not a directory \(a file is on its path\)$/],
+  ['train --out a regular file', ['train', '--data', 'moons', '--iters', '2', '--out', 'file.csv'], /^sde: --out: 'file\.csv' exists and is not a directory$/],
+  ['train --resume --out a regular file', ['train', '--resume', '--iters', '2', '--out', 'file.csv'], /^sde: --out: 'file\.csv' exists and is not a directory$/],
+  ['train --out an empty name', ['train', '--data', 'moons', '--iters', '2', '--out', ''], /^sde: --out: expected a directory name, got an empty string$/],
   ['report of a run on a read-only mount', ['report', 'rorun'], /^sde: <dir>: cannot write to directory 'rorun': read-only file system \(EROFS\)$/],
 ];
 

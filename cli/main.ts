@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     // getOptions() (the switches of the command being run) exists at run time but not in @types/yargs.
     .middleware((argv) => checkFlagUse(argv, args, (parser as unknown as { getOptions(): { boolean: string[] } }).getOptions().boolean))
     .demandCommand(1, 'a command is required; see sde --help')
-    .parserConfiguration({ 'camel-case-expansion': false, 'boolean-negation': false })
+    .parserConfiguration({ 'camel-case-expansion': false, 'boolean-negation': false, 'parse-numbers': false })
     .strict()
     .recommendCommands()
     .help()

@@ -7,6 +7,7 @@ import type { Points } from '../../src/eval/metrics.js';
 import { UsageError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { renderReport, type ComparisonRow } from '../../src/report/html.js';
+import { checkEndTime } from '../../src/solvers/grids.js';
 import { SOLVER_NAMES } from '../../src/solvers/registry.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { formatTable } from '../format.js';
@@ -77,7 +78,7 @@ export const compareCommand: CommandModule = {
     const known = sourceInfo(argv);
     checkSampleCount('n', n, known.sampleShape);
     checkConditioning(conditioning, { ...known, D: known.sampleShape.reduce((a, b) => a * b, 1), n });
-    if (options.eps! >= known.T) throw new UsageError(`--eps: expected a time below T = ${known.T}, got ${options.eps}`);
+    if (options.eps !== undefined) checkEndTime(options.eps, known.T);
     const referenceFile = argv.reference === undefined ? undefined : String(argv.reference);
     const referenceData = referenceFile === undefined ? undefined : readReference(referenceFile, known.sampleShape);
     // A checkpoint's own reference is fresh draws of its built-in 2-D set, unconditioned.

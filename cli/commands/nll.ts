@@ -13,6 +13,7 @@ import {
   type DivergenceMethod,
 } from '../../src/eval/likelihood.js';
 import { epsFromScore, variationalBound, VLB_GRIDS } from '../../src/eval/vlb.js';
+import { checkEndTime } from '../../src/solvers/grids.js';
 import { UsageError } from '../../src/errors.js';
 import { readCheckpointConfig } from '../../src/models/checkpoint.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
@@ -93,7 +94,7 @@ export const nllCommand: CommandModule = {
     const D = known.sampleShape.reduce((a, b) => a * b, 1);
     const d = data.shape.reduce((a, b) => a * b, 1);
     if (d !== D) throw new UsageError(`--data ${file}: rows have ${d} values, the model's samples have ${D}`);
-    if (eps >= known.T) throw new UsageError(`--eps: expected a time below T = ${known.T}, got ${eps}`);
+    checkEndTime(eps, known.T);
     if (method === 'vlb' && known.sdeName !== 'vp') throw new UsageError(`--method vlb: the DDPM chain is defined for the VP-SDE, not '${known.sdeName}'`);
 
     const backend = await backendFromArgs(argv);

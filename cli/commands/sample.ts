@@ -7,8 +7,8 @@ import { imageGrid } from '../../src/io/png.js';
 import { openStreamFile } from '../../src/io/stream-file.js';
 import { deriveSeed } from '../../src/solvers/common.js';
 import { integrate } from '../../src/solvers/integrate.js';
-import { SOLVERS } from '../../src/solvers/registry.js';
-import { SOLVER_NAMES } from '../../src/solvers/registry.js';
+import { checkEndTime } from '../../src/solvers/grids.js';
+import { SOLVER_NAMES, SOLVERS } from '../../src/solvers/registry.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { checkConditioning, conditioningFromArgs, conditioningSummary, conditionSource, withConditioningOptions } from '../conditioning-options.js';
 import { checkOutputFile, outputError, writingOutput, writingOutputAsync } from '../output-paths.js';
@@ -96,7 +96,7 @@ export const sampleCommand: CommandModule = {
       throw new UsageError(`--out: a .png grid needs image samples; ${known.describe} gives vectors of ${sampleShape[0]} values, use a .csv file`);
     }
     if (pngOnly && total > MAX_GRID_IMAGES) throw new UsageError(`--out: a .png grid holds at most ${MAX_GRID_IMAGES} images, asked for ${total}; write a .csv file`);
-    if (options.eps! >= known.T) throw new UsageError(`--eps: expected a time below T = ${known.T}, got ${options.eps}`);
+    if (options.eps !== undefined) checkEndTime(options.eps, known.T);
     const chunk = chunkSize(d);
     if (conditioning.knownFiles && Math.max(conditioning.knownFiles.known.n, conditioning.knownFiles.mask.n) > 1 && n > chunk) {
       throw new UsageError(`--known: one row per sample works for at most ${chunk} samples, got --n ${n}; give one shared row or fewer samples`);

@@ -114,7 +114,7 @@ export function checkOption(field: string, spec: OptionSpec, value: unknown): nu
     case 'number': {
       const v = toNumber(value);
       if (v === undefined) throw new OptionError(field, `expected ${describeNumber(spec)}, got '${String(value)}'`);
-      if (!inRange(spec, v)) throw new OptionError(field, `expected ${describeNumber(spec)}, got ${String(value)}`);
+      if (!inRange(spec, v)) throw new OptionError(field, `expected ${describeNumber(spec)}, got ${v}`);
       return v;
     }
     case 'choice':
@@ -150,9 +150,15 @@ export function defaultsOf<S extends Schema>(schema: S): OptionsOf<S> {
   return Object.fromEntries(Object.entries(schema).flatMap(([k, s]) => (s.default === undefined ? [] : [[k, s.default]]))) as OptionsOf<S>;
 }
 
+/** A number as people write it in flags: 1e-5 rather than 0.00001, 100000 as is. */
+function shownNumber(v: number): string {
+  return v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential() : String(v);
+}
+
 /** The help text of one option: its doc, then what it accepts and its default, e.g. 'tolerance [number > 0, default 1e-5]'. */
 export function helpText(spec: OptionSpec): string {
   const accepts = spec.type === 'number' ? describeNumber(spec) : spec.type === 'choice' ? `one of ${spec.choices.join(' | ')}` : 'switch';
-  const tag = spec.default === undefined ? accepts : `${accepts}, default ${String(spec.default)}`;
+  const shown = typeof spec.default === 'number' ? shownNumber(spec.default) : String(spec.default);
+  const tag = spec.default === undefined ? accepts : `${accepts}, default ${shown}`;
   return `${spec.doc} [${tag}]`;
 }

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { OptionError } from '../options/schema.js';
 import type { SDE } from '../sde/types.js';
 import { GRID_KINDS, type GridKind } from './types.js';
 
@@ -41,7 +42,7 @@ export function parseGridKind(value: string, flag = '--grid'): GridKind {
  */
 export function timeGrid(sde: SDE, kind: GridKind, steps: number, eps = DEFAULT_EPS): Float64Array {
   if (!(Number.isInteger(steps) && steps >= 1)) throw new UsageError(`--steps: expected an integer >= 1, got ${steps}`);
-  if (!(eps > 0 && eps < sde.T)) throw new UsageError(`--eps: expected an end time in (0, T = ${sde.T}), got ${eps}`);
+  checkEndTime(eps, sde.T);
   const T = sde.T;
   const out = new Float64Array(steps + 1);
   if (kind === 'logsnr') {
@@ -68,4 +69,9 @@ export function checkGrid(sde: SDE, times: readonly number[], flag = '--grid'): 
     if (i > 0 && !(t < times[i - 1])) throw new UsageError(`${flag}: times must be strictly decreasing (from T down to eps)`);
   }
   return Float64Array.from(times);
+}
+
+/** Checks an end time against the SDE's horizon, 0 < eps < T (the schema alone knows only eps > 0); the error names --eps. */
+export function checkEndTime(eps: number, T: number): void {
+  if (!(eps > 0 && eps < T)) throw new OptionError('eps', `expected a time below T = ${T} (and above 0), got ${eps}`);
 }

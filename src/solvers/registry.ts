@@ -6,6 +6,7 @@ import { dpmSolver } from './dpm-solver.js';
 import { dpmSolverPlusPlus } from './dpm-solver-pp.js';
 import { eulerMaruyama } from './euler-maruyama.js';
 import { odeEuler, odeHeun } from './ode.js';
+import { checkEndTime } from './grids.js';
 import { COMMON_SOLVER_SCHEMA } from './options.js';
 import { predictorCorrector } from './pc.js';
 import { reverseDiffusion } from './reverse-diffusion.js';
@@ -48,6 +49,16 @@ export function solverSchema(name: SolverName): Schema {
   return { ...COMMON_SOLVER_SCHEMA, ...solverModule(name).options };
 }
 
+/**
+ * Every solver option once: the common ones, then each solver's own in registry order (a field
+ * already declared keeps its first spec: ddpm's larger minimum of `steps` is checked per solver).
+ * The CLI makes one flag of each; a run's options are checked against its solver's schema.
+ */
+export const ALL_SOLVER_OPTIONS: Schema = SOLVER_MODULES.reduce<Schema>(
+  (all, m) => ({ ...all, ...Object.fromEntries(Object.entries(m.options as Schema).filter(([field]) => !(field in all))) }),
+  COMMON_SOLVER_SCHEMA,
+);
+
 /** Score evaluations a fixed-step run will make (undefined for an adaptive solver), the final denoise step included. */
 export function expectedNfe(name: SolverName, options: IntegrateOptions = {}): number | undefined {
   const m = solverModule(name);
@@ -66,7 +77,7 @@ export function checkSolverOptions(sde: SDE, name: SolverName, options: Integrat
   const m = solverModule(name);
   const { grid, ...rest } = options;
   parseOptions(solverSchema(name), { ...rest, ...(typeof grid === 'string' ? { grid } : {}) }, { unknown: 'ignore' });
-  if (options.eps !== undefined && !(options.eps < sde.T)) throw new OptionError('eps', `expected an end time in (0, T = ${sde.T}), got ${options.eps}`);
+  if (options.eps !== undefined) checkEndTime(options.eps, sde.T);
   m.check?.(sde, options);
   if (options.xT === undefined && options.shape === undefined) throw new Error('integrate: give either xT or shape');
   if (options.saveAt !== undefined && options.saveAt !== 'all') {

@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { flagName, type Schema } from '../../src/options/schema.js';
+import { ALL_SOLVER_OPTIONS, COMMON_SOLVER_SCHEMA, SOLVER_MODULES } from '../../src/solvers/index.js';
+import { errorLines, runCli } from './run-cli.js';
+
+/*
+ * The schema is the one source of the solver flags: every field of every solver's schema is an
+ * option of the commands that sample, a bad value of it is refused by the CLI with a line naming
+ * that flag, and no error message in src names a flag that no command has.
+ */
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const COMMANDS = ['schedule', 'train', 'sample', 'compare', 'nll', 'report', 'demo', 'classify', 'data'];
+
+/** The flags a command's --help lists (long names, and -n as --n). */
+function helpFlags(command: string): Set<string> {
+  const r = runCli([command, '--help']);
+  expect(r.code).toBe(0);
+  return new Set([...r.stdout.matchAll(/^\s+(?:-(\w)(?:,\s+)?)?(?:--([a-z0-9-]+))?/gm)].flatMap((m) => [m[1], m[2]]).filter((f): f is string => f !== undefined));
+}
+
+
+describe('solver flags come from the solver schemas', () => {
+  test('every schema field is a flag of sde sample and sde compare', () => {
+    const fields = Object.keys(ALL_SOLVER_OPTIONS);
+    for (const m of SOLVER_MODULES) for (const f of Object.keys(m.options as Schema)) expect(fields).toContain(f);
+    for (const command of ['sample', 'compare']) {
+      const flags = helpFlags(command);
+      for (const field of fields) expect(flags.has(flagName(field)), `${command} --${flagName(field)}`).toBe(true);
+    }
+  });
+
+  test('a bad value of each field is refused through the real CLI with one line naming its flag', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sde-flags-'));
+    const MIX = path.join(dir, 'mix.json');
+    fs.writeFileSync(MIX, JSON.stringify({ weights: [1], means: [[0, 0]], stds: [1] }));
+    try {
+      const cases: [string, string, string][] = [];
+      const add = (solver: string, schema: Schema) => {
+        for (const [field, spec] of Object.entries(schema)) {
+          if (spec.type === 'boolean' || cases.some(([, f]) => f === field)) continue;
+          cases.push([solver, field, spec.type === 'number' ? 'abc' : 'no-such-choice']);
+        }
+      };
+      add('euler-maruyama', COMMON_SOLVER_SCHEMA);
+      for (const m of SOLVER_MODULES) add(m.info.name, m.options as Schema);
+      expect(cases.length).toBeGreaterThanOrEqual(15);
+      for (const [solver, field, value] of cases) {
+        const flag = flagName(field);
+        const r = runCli(['sample', '--oracle', MIX, '--solver', solver, '--n', '4', `--${flag}`, value, '--out', path.join(dir, 'never-written.csv')]);
+        expect({ code: r.code, lines: errorLines(r.stderr) }, `--${flag} ${value}`).toEqual({ code: 2, lines: [expect.stringMatching(new RegExp(`^sde: --${flag}: expected `))] });
+      }
+      expect(fs.existsSync(path.join(dir, 'never-written.csv'))).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test('every flag that an error message in src names is an option of some command', () => {
+  const all = new Set(COMMANDS.flatMap((c) => [...helpFlags(c)]));
+  const named = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (file.endsWith('.ts')) {
+        const text = fs.readFileSync(file, 'utf8');
+        // The text of each error construction, up to the end of its statement.
+        for (const m of text.matchAll(/(?:UsageError|OptionError)\(([^;]*)/g)) {
+          for (const f of m[1].matchAll(/(?<![\w-])--([a-z][a-z0-9-]*)/g)) named.set(f[1], path.relative(root, file));
+        }
+        for (const m of text.matchAll(/new OptionError\('([a-zA-Z]+)'/g)) named.set(flagName(m[1]), path.relative(root, file));
+      }
+    }
+  };
+  walk(path.join(root, 'src'));
+  expect(named.size).toBeGreaterThan(20);
+  const missing = [...named].filter(([flag]) => !all.has(flag)).map(([flag, file]) => `--${flag} (${file})`);
+  expect(missing).toEqual([]);
+});

@@ -86,7 +86,8 @@ export { loadMnist, MNIST_SPLITS } from './data/mnist.js';
 export type { MnistOptions, MnistSplit } from './data/mnist.js';
 
 // Training: the training loop (denoising score matching or the DDPM objective, Adam, EMA, checkpoints).
-export { DEFAULT_P_UNCOND, defaultSettings, train } from './train/loop.js';
+export { defaultSettings, train } from './train/loop.js';
+export { CHANGEABLE_ON_RESUME, DEFAULT_P_UNCOND, TRAIN_SCHEMA } from './train/options.js';
 export type { LogEntry, SettingChange, TrainOptions, TrainResult, TrainSettings } from './train/loop.js';
 export { DEFAULT_TRAIN_EPS, OBJECTIVES, WEIGHTINGS } from './train/losses.js';
 export type { Objective, Weighting } from './train/losses.js';

@@ -9,19 +9,19 @@ import { defaultUNetConfig } from '../../src/models/unet.js';
 import { DEFAULT_SDE_CONFIG, makeSDE, parseSdeName } from '../../src/sde/registry.js';
 import type { SDEConfig } from '../../src/sde/types.js';
 import { createProgressReporter } from '../../src/train/progress.js';
-import { OBJECTIVES, WEIGHTINGS } from '../../src/train/losses.js';
 import { defaultSettings, train } from '../../src/train/loop.js';
+import { TRAIN_SCHEMA } from '../../src/train/options.js';
 import { checkRunLock, LOCK_FILE, releaseAllRunLocks } from '../../src/train/run-lock.js';
 import { checkOutputDir } from '../output-paths.js';
+import { optionsFromFlags, withSchemaFlags } from '../schema-flags.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
-import { finiteNumber, integerAtLeast, integerInRange, oneOf, positiveNumber } from '../validate.js';
+import { finiteNumber, integerInRange } from '../validate.js';
 
 /*
  * Flags that define a run have no yargs default here, so the handler knows which were given:
- * a new run fills in the defaults below; --resume takes the checkpoint's values and refuses a
- * given flag that contradicts them (src/train/resume.ts).
+ * a new run gets train()'s defaults (TRAIN_SCHEMA's, shown in the help); --resume takes the
+ * checkpoint's values and refuses a given flag that contradicts them (src/train/resume.ts).
  */
-const RUN_DEFAULTS: Record<string, string> = { objective: 'dsm', timesteps: '1000', param: 'eps', weighting: 'eps', seed: '0', 'checkpoint-every': '1000' };
 const SDE_KEYS: [string, keyof SDEConfig][] = [['sde', 'sde'], ['schedule', 'schedule'], ['beta-min', 'betaMin'], ['beta-max', 'betaMax'], ['sigma-min', 'sigmaMin'], ['sigma-max', 'sigmaMax']];
 
 /** withSdeOptions without yargs defaults (shown in the descriptions instead). */
@@ -104,25 +104,13 @@ export const trainCommand: CommandModule = {
   command: 'train',
   describe: 'Train a score model by denoising score matching (continuous t) or DDPM L_simple (discrete steps)',
   builder: (y: Argv) =>
-    withCommonOptions(withSdeFlagsUndefaulted(y))
+    withSchemaFlags(withCommonOptions(withSdeFlagsUndefaulted(y)), TRAIN_SCHEMA)
       .option('data', { type: 'string', describe: `${TOY_DATASETS.join(' | ')} | mnist | FILE.csv (required, except with --resume: the checkpoint's)` })
-      .option('objective', { type: 'string', describe: 'dsm: t ~ U[eps, T]; ddpm: L_simple on --timesteps integer steps (default: dsm)' })
-      .option('timesteps', { type: 'string', describe: 'ddpm objective: steps N of the chain (default: 1000)' })
       .option('param', { type: 'string', describe: 'network output: eps (score = -eps/std) | score (default: eps)' })
-      .option('weighting', { type: 'string', describe: 'dsm weighting: eps (lambda = std^2) | likelihood (lambda = g^2) (default: eps)' })
-      .option('iters', { type: 'string', describe: 'total training steps (default 10000); with --resume it may be raised' })
-      .option('batch', { type: 'string', describe: 'batch size (default 512, images 32)' })
-      .option('lr', { type: 'string', describe: 'Adam learning rate (default 1e-3, images 2e-4); may change on --resume' })
-      .option('warmup', { type: 'string', describe: 'linear learning-rate warm-up steps; may change on --resume' })
-      .option('grad-clip', { type: 'string', describe: 'global gradient-norm clip (default 1); may change on --resume' })
-      .option('ema', { type: 'string', describe: 'EMA decay in [0, 1) (default 0.999)' })
-      .option('seed', { type: 'string', describe: 'seed of initialisation, batches and noise (default: 0)' })
       .option('n-data', { type: 'string', describe: 'points drawn from a built-in 2-D set (default 100000)' })
       .option('out', { type: 'string', default: 'sde-run', describe: 'checkpoint directory (locked while training: one run writes it at a time)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the checkpoint in --out exactly; flags that define the run must match it' })
-      .option('checkpoint-every', { type: 'string', describe: 'steps between checkpoints (default: 1000); may change on --resume' })
       .option('conditional', { type: 'boolean', describe: 'class-conditional model for classifier-free guidance (needs labels: mnist, or a CSV with --label-column)' })
-      .option('p-uncond', { type: 'string', describe: 'with --conditional: probability in [0, 1) of training a sample with the null label (default 0.1)' })
       .option('channels', { type: 'string', describe: 'image data: U-Net channels at the first resolution (default 16)' })
       .option('patch', { type: 'string', describe: 'image data: fold p x p pixel patches into channels before the U-Net (default 1)' })
       .option('label-column', { type: 'string', describe: 'CSV data: 0-based column K holding integer class labels 0..C-1 (not part of the data)' })
@@ -145,38 +133,13 @@ export const trainCommand: CommandModule = {
     }
     // On resume the data must match the checkpoint's and is mapped with its stored normalization.
     const stored = resume ? readCheckpointConfig(out) : undefined;
-    const arg = (key: string): unknown => argv[key] ?? (resume ? undefined : RUN_DEFAULTS[key]);
-    const opt = <V>(key: string, parse: (flag: string, v: unknown) => V): V | undefined => (arg(key) === undefined ? undefined : parse(key, arg(key)));
-    const objective = opt('objective', (f, v) => oneOf(f, v, OBJECTIVES));
-    const weighting = opt('weighting', (f, v) => oneOf(f, v, WEIGHTINGS));
-    const parameterization = opt('param', (_f, v) => parseParameterization(String(v)));
-    const ema = opt('ema', (f, v) => {
-      const e = finiteNumber(f, v);
-      if (!(e >= 0 && e < 1)) throw new UsageError(`--ema: expected a decay in [0, 1), got ${e}`);
-      return e;
-    });
-    const settings = {
-      objective,
-      weighting,
-      timesteps: opt('timesteps', (f, v) => integerInRange(f, v, 2, 1_000_000)),
-      iters: opt('iters', (f, v) => integerAtLeast(f, v, 1)),
-      batch: opt('batch', (f, v) => integerAtLeast(f, v, 1)),
-      lr: opt('lr', positiveNumber),
-      warmup: opt('warmup', (f, v) => integerAtLeast(f, v, 0)),
-      gradClip: opt('grad-clip', positiveNumber),
-      ema,
-      seed: opt('seed', (f, v) => integerAtLeast(f, v, 0)),
-    };
+    const parameterization = argv.param === undefined ? undefined : parseParameterization(String(argv.param));
+    const settings = optionsFromFlags(argv, TRAIN_SCHEMA); // the flags given, checked; the others: train()'s defaults or the checkpoint's
     const sdeConfig = sdeFromArgs(argv, !resume);
     makeSDE(resume ? { ...stored!.sde, ...sdeConfig } : sdeConfig); // checks the SDE flags' ranges before any data is read
+    const opt = <V>(key: string, parse: (flag: string, v: unknown) => V): V | undefined => (argv[key] === undefined ? undefined : parse(key, argv[key]));
     const nData = opt('n-data', (f, v) => integerInRange(f, v, 1, 10_000_000));
-    const checkpointEvery = opt('checkpoint-every', (f, v) => integerAtLeast(f, v, 1));
     const conditional = argv.conditional === true;
-    const pUncond = opt('p-uncond', (f, v) => {
-      const p = finiteNumber(f, v);
-      if (!(p >= 0 && p < 1)) throw new UsageError(`--p-uncond: expected a probability in [0, 1), got ${p}`);
-      return p;
-    });
     const givenLabelColumn = opt('label-column', (f, v) => integerInRange(f, v, 0, 1_000_000));
     const channels = opt('channels', (f, v) => integerInRange(f, v, 4, 512));
     const patch = opt('patch', (f, v) => integerInRange(f, v, 1, 8));
@@ -185,7 +148,7 @@ export const trainCommand: CommandModule = {
     }
     const trained = stored?.data;
     const storedClasses = stored?.model.network.numClasses;
-    if (pUncond !== undefined && !conditional && storedClasses === undefined) {
+    if (settings.pUncond !== undefined && !conditional && storedClasses === undefined) {
       throw new UsageError('--p-uncond: only with --conditional (the probability of training a sample with the null label)');
     }
     if (!resume && fs.existsSync(out) && fs.readdirSync(out).length > 0 && !onlyRunLeftovers(out)) {
@@ -212,7 +175,7 @@ export const trainCommand: CommandModule = {
       if (csv && labelColumn === undefined) throw new UsageError(`${why}: needs class labels: give --label-column K, the CSV column of ${spec} that holds them`);
     }
     // A built-in set is drawn with the run's seed and size: on resume the recorded ones.
-    const dataSeed = stored ? Number((stored.training as { seed?: number } | undefined)?.seed ?? 0) : settings.seed!;
+    const dataSeed = stored ? Number((stored.training as { seed?: number } | undefined)?.seed ?? 0) : (settings.seed ?? TRAIN_SCHEMA.seed.default);
     const loaded = loadDataset(spec, { n: nData ?? trained?.n, seed: dataSeed, ...(labelColumn !== undefined ? { labelColumn } : {}) });
     const d = sampleSize(loaded.shape);
     if (trained && sampleSize(trained.shape) !== d) {
@@ -256,9 +219,7 @@ export const trainCommand: CommandModule = {
         ? { model: { network: defaultUNetConfig([data.shape[0], data.shape[1], data.shape[2]], { ...(channels !== undefined ? { channels } : {}), ...(patch !== undefined ? { patch } : {}) }), parameterization: parameterization ?? 'eps', inputScaling: 'marginal' as const } }
         : {}),
       ...(conditional ? { conditional } : {}),
-      ...(pUncond !== undefined ? { pUncond } : {}),
-      ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)),
-      ...(checkpointEvery !== undefined ? { checkpointEvery } : {}),
+      ...settings,
       outDir: out,
       resume,
       dataRecord,

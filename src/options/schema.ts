@@ -17,6 +17,8 @@ export interface NumberSpec {
   readonly above?: number;
   readonly below?: number;
   readonly oneOf?: readonly number[];
+  /** What the number is, in errors and help ('a decay', 'a probability'; default 'a number'). */
+  readonly noun?: string;
   readonly default?: number;
   readonly doc: string;
 }
@@ -78,7 +80,7 @@ export function fieldName(flag: string): string {
 /** What a number spec accepts, in words: 'a positive number', 'an integer from 2 to 10', 'one of 2, 3', ... */
 export function describeNumber(spec: NumberSpec): string {
   if (spec.oneOf) return `one of ${spec.oneOf.join(', ')}`;
-  const kind = spec.integer ? 'an integer' : 'a number';
+  const kind = spec.noun ?? (spec.integer ? 'an integer' : 'a number');
   const { min, max, above, below } = spec;
   if (above === 0 && below === undefined && max === undefined) return spec.integer ? 'a positive integer' : 'a positive number';
   if (min !== undefined && max !== undefined) return `${kind} from ${min} to ${max}`;
@@ -113,7 +115,7 @@ export function checkOption(field: string, spec: OptionSpec, value: unknown): nu
   switch (spec.type) {
     case 'number': {
       const v = toNumber(value);
-      if (v === undefined) throw new OptionError(field, `expected ${describeNumber(spec)}, got '${String(value)}'`);
+      if (v === undefined) throw new OptionError(field, `expected a number, got '${String(value)}'`);
       if (!inRange(spec, v)) throw new OptionError(field, `expected ${describeNumber(spec)}, got ${v}`);
       return v;
     }

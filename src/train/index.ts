@@ -4,3 +4,4 @@ export * from './ema.js';
 export * from './progress.js';
 export * from './loop.js';
 export * from './benchmark.js';
+export * from './options.js';

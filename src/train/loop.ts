@@ -4,18 +4,20 @@ import path from 'node:path';
 import { sampleSize, type Dataset } from '../data/dataset.js';
 import { mixSeed, Rng } from '../data/random.js';
 import { UsageError } from '../errors.js';
+import { checkOption, defaultsOf, parseOptions } from '../options/schema.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, isCheckpoint, loadCheckpoint, readCheckpointConfig, saveCheckpoint, type CheckpointConfig, type DataInfo, type LoadedCheckpoint } from '../models/checkpoint.js';
 import { defaultModelConfig } from '../models/factory.js';
 import { removeStaleTemps, writeFailure, writeFileAtomic } from '../io/atomic.js';
 import { createNetwork, type Network } from '../models/network.js';
 import { disposeParams, initParams, toVariables, type Params } from '../models/params.js';
 import { ScoreModel, type ModelConfig, type Parameterization } from '../models/score-model.js';
-import { discretize, DISCRETIZATION_MAPS, type DiscreteChain, type DiscretizationMap } from '../sde/discrete.js';
+import { discretize, type DiscreteChain, type DiscretizationMap } from '../sde/discrete.js';
 import { DEFAULT_SDE_CONFIG, makeSDE } from '../sde/registry.js';
 import type { SDE, SDEConfig } from '../sde/types.js';
 import { Adam } from './adam.js';
 import { EMA } from './ema.js';
-import { ddpmLoss, DEFAULT_TRAIN_EPS, dropLabels, dsmLoss, OBJECTIVES, WEIGHTINGS, type Objective, type Weighting } from './losses.js';
+import { ddpmLoss, dropLabels, dsmLoss, type Objective, type Weighting } from './losses.js';
+import { DEFAULT_P_UNCOND, TRAIN_SCHEMA } from './options.js';
 import { createProgressReporter, type ProgressInfo, type ProgressReporter } from './progress.js';
 import { resumeSettings } from './resume.js';
 import { acquireRunLock } from './run-lock.js';
@@ -59,8 +61,6 @@ export interface SettingChange {
   to: number;
 }
 
-/** Default p_uncond of class-conditional training (Ho & Salimans 2022 use 0.1 or 0.2). */
-export const DEFAULT_P_UNCOND = 0.1;
 
 export interface TrainOptions extends Partial<TrainSettings> {
   data: Dataset;
@@ -131,52 +131,17 @@ export interface TrainResult {
   dispose(): void;
 }
 
-/** Defaults: batch 512, lr 1e-3, warm-up 100 for vectors (MLP); batch 32, lr 2e-4, warm-up 500 for images (U-Net). */
+/** Defaults: the schema's (TRAIN_SCHEMA), with batch 512, lr 1e-3, warm-up 100 for vectors (MLP) and batch 32, lr 2e-4, warm-up 500 for images (U-Net). */
 export function defaultSettings(shape: readonly number[]): TrainSettings {
   const image = shape.length === 3;
-  return {
-    objective: 'dsm',
-    weighting: 'eps',
-    timesteps: 1000,
-    discretization: 'exact',
-    eps: DEFAULT_TRAIN_EPS,
-    iters: 10000,
-    batch: image ? 32 : 512,
-    lr: image ? 2e-4 : 1e-3,
-    warmup: image ? 500 : 100,
-    gradClip: 1,
-    beta1: 0.9,
-    beta2: 0.999,
-    adamEpsilon: 1e-8,
-    ema: 0.999,
-    seed: 0,
-  };
+  const { checkpointEvery: _cadence, ...fixed } = defaultsOf(TRAIN_SCHEMA);
+  return { ...(fixed as Omit<TrainSettings, 'batch' | 'lr' | 'warmup'>), batch: image ? 32 : 512, lr: image ? 2e-4 : 1e-3, warmup: image ? 500 : 100 };
 }
 
-function positiveInt(name: string, v: number): void {
-  if (!(Number.isInteger(v) && v >= 1)) throw new UsageError(`--${name}: expected a positive integer, got ${v}`);
-}
-
+/** Checks settings against TRAIN_SCHEMA (errors name the field's flag) and the batch against the data's n. */
 function checkSettings(s: TrainSettings, n: number): void {
-  const oneOf = (flag: string, v: unknown, allowed: readonly string[]) => {
-    if (!allowed.includes(v as string)) throw new UsageError(`--${flag}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
-  };
-  oneOf('objective', s.objective, OBJECTIVES);
-  oneOf('weighting', s.weighting, WEIGHTINGS);
-  oneOf('map', s.discretization, DISCRETIZATION_MAPS);
-  positiveInt('iters', s.iters);
-  positiveInt('batch', s.batch);
+  parseOptions(TRAIN_SCHEMA, s as unknown as Record<string, unknown>, { unknown: 'ignore' });
   if (s.batch > n) throw new UsageError(`--batch: ${s.batch} is larger than the data (${n} samples); pass a smaller --batch`);
-  if (!(s.lr > 0 && Number.isFinite(s.lr))) throw new UsageError(`--lr: expected a positive number, got ${s.lr}`);
-  if (!(s.ema >= 0 && s.ema < 1)) throw new UsageError(`--ema: expected a decay in [0, 1), got ${s.ema}`);
-  if (!(Number.isInteger(s.warmup) && s.warmup >= 0)) throw new UsageError(`--warmup: expected a non-negative integer, got ${s.warmup}`);
-  if (!(s.gradClip >= 0)) throw new UsageError(`--grad-clip: expected a non-negative number, got ${s.gradClip}`);
-  if (!(s.eps > 0 && s.eps < 1)) throw new UsageError(`--eps: expected a number in (0, 1), got ${s.eps}`);
-  if (!Number.isFinite(s.seed)) throw new UsageError(`--seed: expected a number, got ${s.seed}`);
-  if (!(s.beta1 >= 0 && s.beta1 < 1 && s.beta2 >= 0 && s.beta2 < 1)) throw new UsageError(`adam: betas must lie in [0, 1), got ${s.beta1} and ${s.beta2}`);
-  if (!(s.adamEpsilon > 0 && Number.isFinite(s.adamEpsilon))) throw new UsageError(`adam: epsilon must be a positive number, got ${s.adamEpsilon}`);
-  if (s.objective === 'ddpm') positiveInt('timesteps', s.timesteps);
-  if (s.pUncond !== undefined && !(s.pUncond >= 0 && s.pUncond < 1)) throw new UsageError(`--p-uncond: expected a probability in [0, 1), got ${s.pUncond}`);
 }
 
 /** The labels of a conditional run's data: every one an integer in 0..numClasses-1. */
@@ -271,8 +236,8 @@ async function trainIn(options: TrainOptions, state: { wroteLog: boolean }): Pro
   if (data.n < 1 || data.x.length !== data.n * d) throw new Error(`train: data has ${data.x.length} values, expected ${data.n} x ${d}`);
   const outDir = options.outDir;
   const logEvery = options.logEvery ?? 100;
-  positiveInt('log-every', logEvery);
-  if (options.checkpointEvery !== undefined) positiveInt('checkpoint-every', options.checkpointEvery);
+  if (!(Number.isInteger(logEvery) && logEvery >= 1)) throw new Error(`train: logEvery must be a positive integer, got ${logEvery}`);
+  if (options.checkpointEvery !== undefined) checkOption('checkpointEvery', TRAIN_SCHEMA.checkpointEvery, options.checkpointEvery);
 
   const notes: string[] = [];
   let resumed: LoadedCheckpoint | undefined;

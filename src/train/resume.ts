@@ -3,6 +3,8 @@ import type { CheckpointConfig } from '../models/checkpoint.js';
 import type { ModelConfig, Parameterization } from '../models/score-model.js';
 import type { SDEConfig } from '../sde/types.js';
 import type { SettingChange, TrainSettings } from './loop.js';
+import { CHANGEABLE_ON_RESUME, TRAIN_SCHEMA } from './options.js';
+import { flagName } from '../options/schema.js';
 
 /*
  * Strict resume: a resumed run is the run in the checkpoint. Every setting that defines it (the
@@ -20,29 +22,13 @@ export interface ResumeRequest extends Partial<TrainSettings> {
   parameterization?: Parameterization;
 }
 
-/** Settings fixed by the checkpoint, with the flag that sets each. */
-const FIXED: [keyof TrainSettings, string][] = [
-  ['objective', '--objective'],
-  ['weighting', '--weighting'],
-  ['timesteps', '--timesteps'],
-  ['discretization', 'discretization'],
-  ['eps', 'eps'],
-  ['batch', '--batch'],
-  ['seed', '--seed'],
-  ['ema', '--ema'],
-  ['beta1', 'beta1'],
-  ['beta2', 'beta2'],
-  ['adamEpsilon', 'adamEpsilon'],
-];
+/** Settings fixed by the checkpoint (p_uncond is train()'s own check), with the flag that sets each. */
+const FIXED = (Object.keys(TRAIN_SCHEMA) as (keyof typeof TRAIN_SCHEMA)[])
+  .filter((k) => k !== 'pUncond' && !(CHANGEABLE_ON_RESUME as readonly string[]).includes(k))
+  .map((k) => [k, `--${flagName(k)}`] as const);
 
-/** Settings a resume may change. */
-const CHANGEABLE: [keyof TrainSettings, string][] = [
-  ['iters', '--iters'],
-  ['lr', '--lr'],
-  ['warmup', '--warmup'],
-  ['gradClip', '--grad-clip'],
-  ['checkpointEvery', '--checkpoint-every'],
-];
+/** Settings a resume may change, with their flags. */
+const CHANGEABLE = CHANGEABLE_ON_RESUME.map((k) => [k, `--${flagName(k)}`] as const);
 
 const SDE_FLAGS: [keyof SDEConfig, string][] = [
   ['sde', '--sde'],

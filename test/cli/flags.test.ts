@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { flagName, type Schema } from '../../src/options/schema.js';
 import { ALL_SOLVER_OPTIONS, COMMON_SOLVER_SCHEMA, SOLVER_MODULES } from '../../src/solvers/index.js';
+import { TRAIN_SCHEMA } from '../../src/train/options.js';
 import { errorLines, runCli } from './run-cli.js';
 
 /*
@@ -59,6 +60,17 @@ describe('solver flags come from the solver schemas', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+test('every training setting is a flag of sde train, and a bad value of each is refused naming it', () => {
+  const flags = helpFlags('train');
+  for (const field of Object.keys(TRAIN_SCHEMA)) expect(flags.has(flagName(field)), `train --${flagName(field)}`).toBe(true);
+  for (const [field, spec] of Object.entries(TRAIN_SCHEMA as Schema)) {
+    const flag = flagName(field);
+    const r = runCli(['train', '--data', 'moons', ...(field === 'iters' ? [] : ['--iters', '1']), '--out', path.join(os.tmpdir(), 'sde-flags-never'), `--${flag}`, spec.type === 'number' ? '-7.5' : 'no-such-choice']);
+    expect({ code: r.code, lines: errorLines(r.stderr) }, `--${flag}`).toEqual({ code: 2, lines: [expect.stringMatching(new RegExp(`^sde: --${flag}: expected `))] });
+  }
+  expect(fs.existsSync(path.join(os.tmpdir(), 'sde-flags-never'))).toBe(false);
 });
 
 test('every flag that an error message in src names is an option of some command', () => {

@@ -30,9 +30,9 @@ describe('option schema', () => {
       ['steps', '2.5', '--steps: expected an integer from 2 to 10, got 2.5'],
       ['steps', 11, '--steps: expected an integer from 2 to 10, got 11'],
       ['rtol', '0', '--rtol: expected a positive number, got 0'],
-      ['rtol', 'abc', "--rtol: expected a positive number, got 'abc'"],
-      ['rtol', '', "--rtol: expected a positive number, got ''"],
-      ['rtol', 'Infinity', "--rtol: expected a positive number, got 'Infinity'"],
+      ['rtol', 'abc', "--rtol: expected a number, got 'abc'"],
+      ['rtol', '', "--rtol: expected a number, got ''"],
+      ['rtol', 'Infinity', "--rtol: expected a number, got 'Infinity'"],
       ['eta', '1', '--eta: expected a number in [0, 1), got 1'],
       ['order', '4', '--order: expected one of 2, 3, got 4'],
       ['correctorSteps', '-1', '--corrector-steps: expected an integer >= 0, got -1'],
@@ -66,5 +66,6 @@ describe('option schema', () => {
     expect(helpText(SCHEMA.variance)).toBe('variance [one of beta-tilde | beta, default beta-tilde]');
     expect(describeNumber(SCHEMA.order)).toBe('one of 2, 3');
     expect(describeNumber({ type: 'number', above: 0, below: 1, doc: '' })).toBe('a number in (0, 1)');
+    expect(describeNumber({ type: 'number', min: 0, below: 1, noun: 'a decay', doc: '' })).toBe('a decay in [0, 1)');
   });
 });

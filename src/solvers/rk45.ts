@@ -58,6 +58,115 @@ export interface DormandPrinceOptions {
   afterStep?: (x: tf.Tensor, t: number, accepted: number) => tf.Tensor;
 }
 
+/** The 5th-order proposal of one Dormand-Prince step, its last stage k7 = F(x', t + h) and the error norm (a scalar tensor). */
+interface TrialStep {
+  xNew: tf.Tensor;
+  k7: tf.Tensor;
+  err: tf.Tensor;
+}
+
+/**
+ * One Dormand-Prince 5(4) step of signed size h from (x, t) with first stage k1 = F(x, t), in one
+ * tf.tidy: k_s = F(x + h sum_j a_sj k_j, t + c_s h) for s = 2..6, x' = x + h sum_j b_j k_j,
+ * k7 = F(x', t + h) and err = sqrt(mean((h sum_j e_j k_j / (atol + rtol max(|x|, |x'|)))^2)).
+ */
+function trialStep(F: OdeFunction, x: tf.Tensor, k1: tf.Tensor, t: number, h: number, rtol: number, atol: number): TrialStep {
+  return tf.tidy(() => {
+    const ks = [k1];
+    for (let s = 1; s < 6; s++) ks.push(F(tf.add(x, tf.mul(combine(ks, A[s]), h)), t + C[s] * h));
+    const xNew = tf.add(x, tf.mul(combine(ks, B), h));
+    const k7 = F(xNew, t + h);
+    ks.push(k7);
+    const e = tf.mul(combine(ks, E), h);
+    const sc = tf.add(atol, tf.mul(rtol, tf.maximum(tf.abs(x), tf.abs(xNew))));
+    const err = tf.sqrt(tf.mean(tf.square(tf.div(e, sc))));
+    return { xNew, k7, err };
+  });
+}
+
+/** The step-size factor clamp(0.9 err^(-1/5), 0.2, max) (max when err = 0): max = 10 after an accepted step, 1 after a rejected one. */
+function stepFactor(errNorm: number, max: number): number {
+  return errNorm === 0 ? max : Math.min(max, Math.max(0.2, 0.9 * errNorm ** -0.2));
+}
+
+/**
+ * The next trial step size after an accepted step of size `taken` (the proposal was `proposed`):
+ * taken * stepFactor(err, 10); a step shortened to land on a stop keeps the previous proposal
+ * when it was larger (at most 10 taken); capped at maxStep.
+ */
+function stepAfterAccept(taken: number, proposed: number, landed: boolean, errNorm: number, maxStep: number): number {
+  return Math.min(Math.max(taken * stepFactor(errNorm, 10), landed ? Math.min(proposed, taken * 10) : 0), maxStep);
+}
+
+/**
+ * The times the state is saved at and the path saved so far. In direction `dir`, the targets are
+ * sorted along the integration; 'all' saves every state offered.
+ */
+class SavedPath {
+  readonly path: tf.Tensor[] = [];
+  readonly times: number[] = [];
+  private readonly targets: number[];
+  private next = 0;
+
+  constructor(
+    private readonly saveTimes: readonly number[] | 'all',
+    private readonly dir: number,
+  ) {
+    this.targets = saveTimes === 'all' ? [] : [...saveTimes].sort((a, b) => dir * (a - b));
+  }
+
+  /** The next time the integrator must land on before t1: the first unsaved target ahead of t, or t1. */
+  stopBefore(t1: number): number {
+    return this.next < this.targets.length && this.dir * (t1 - this.targets[this.next]) > 0 ? this.targets[this.next] : t1;
+  }
+
+  /** Saves a copy of x at t for every target reached by t ('all': once). */
+  saveIfDue(x: tf.Tensor, t: number): void {
+    if (this.saveTimes === 'all') {
+      this.path.push(tf.clone(x));
+      this.times.push(t);
+      return;
+    }
+    while (this.next < this.targets.length && this.dir * (this.targets[this.next] - t) <= 0) {
+      this.path.push(tf.clone(x));
+      this.times.push(t);
+      this.next++;
+    }
+  }
+}
+
+/** The live state of a Dormand-Prince run: the time, x, its stage k1 = F(x, t), the trial step size and the step counts. */
+interface RunState {
+  t: number;
+  x: tf.Tensor;
+  k1: tf.Tensor;
+  h: number;
+  accepted: number;
+  rejected: number;
+}
+
+/**
+ * Accepts a trial step: the state moves to (xNew, k7) at time t (the previous x is disposed
+ * unless it is the caller's x0), mapped by afterStep when given (then k1 = F(mapped, t), one
+ * more evaluation), saved when due and reported to onStep.
+ */
+function acceptStep(F: OdeFunction, s: RunState, trial: TrialStep, t: number, x0: tf.Tensor, ownsX0: boolean, saved: SavedPath, options: DormandPrinceOptions): void {
+  s.accepted++;
+  s.t = t;
+  if (s.x !== x0 || ownsX0) s.x.dispose();
+  s.k1.dispose();
+  s.x = trial.xNew;
+  s.k1 = trial.k7;
+  if (options.afterStep) {
+    const mapped = tf.tidy(() => options.afterStep!(trial.xNew, t, s.accepted));
+    tf.dispose([trial.xNew, trial.k7]);
+    s.x = mapped;
+    s.k1 = tf.tidy(() => F(mapped, t));
+  }
+  saved.saveIfDue(s.x, t);
+  options.onStep?.(s.accepted, t);
+}
+
 /**
  * Adaptive Dormand-Prince 5(4) for dx/dt = F(x, t) on one tensor state from t0 to t1 (either
  * direction), with local extrapolation (the 5th-order solution is kept) and first-same-as-last
@@ -75,98 +184,40 @@ export function dormandPrince(F: OdeFunction, x0: tf.Tensor, t0: number, t1: num
   const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
   const maxStep = options.maxStep ?? Infinity;
   const label = options.label ?? 'ode-rk45';
-  const saveTimes = options.saveTimes ?? [];
   const dir = t1 >= t0 ? 1 : -1;
-  // Distance still to go from t to s in the direction of integration.
-  const ahead = (t: number, s: number) => dir * (s - t);
   const scale = Math.max(Math.abs(t0), Math.abs(t1));
-  const path: tf.Tensor[] = [];
-  const times: number[] = [];
-  const targets = saveTimes === 'all' ? [] : [...saveTimes].sort((a, b) => dir * (a - b));
-  let next = 0;
-  const saveIfDue = (x: tf.Tensor, t: number) => {
-    if (saveTimes === 'all') {
-      path.push(tf.clone(x));
-      times.push(t);
-      return;
-    }
-    while (next < targets.length && ahead(t, targets[next]) <= 0) {
-      path.push(tf.clone(x));
-      times.push(t);
-      next++;
-    }
-  };
-  let t = t0;
-  let x = x0;
-  let k1 = tf.tidy(() => F(x0, t));
-  let h = Math.min(options.firstStep ?? Math.abs(t1 - t0) / 100, maxStep);
-  let accepted = 0;
-  let rejected = 0;
-  saveIfDue(x, t);
+  const saved = new SavedPath(options.saveTimes ?? [], dir);
+  const s: RunState = { t: t0, x: x0, k1: tf.tidy(() => F(x0, t0)), h: Math.min(options.firstStep ?? Math.abs(t1 - t0) / 100, maxStep), accepted: 0, rejected: 0 };
+  saved.saveIfDue(x0, t0);
   try {
-    while (ahead(t, t1) > 0) {
-      if (accepted + rejected >= maxSteps) throw new Error(`${label}: more than ${maxSteps} steps (rtol ${rtol}, atol ${atol}); loosen the tolerances`);
-      let stop = t1;
-      if (next < targets.length && ahead(targets[next], stop) > 0) stop = targets[next];
-      const land = h >= ahead(t, stop) * (1 - 1e-9);
-      const hh = land ? ahead(t, stop) : h;
-      if (!(hh > 1e-14 * scale)) throw new Error(`${label}: step size underflow at t = ${t}`);
-      const dt = dir * hh;
-      const xk = x;
-      const k1k = k1;
-      const { xNew, k7, err } = tf.tidy(() => {
-        const ks = [k1k];
-        for (let s = 1; s < 6; s++) ks.push(F(tf.add(xk, tf.mul(combine(ks, A[s]), dt)), t + C[s] * dt));
-        const xNew = tf.add(xk, tf.mul(combine(ks, B), dt));
-        const k7 = F(xNew, t + dt);
-        ks.push(k7);
-        const e = tf.mul(combine(ks, E), dt);
-        const sc = tf.add(atol, tf.mul(rtol, tf.maximum(tf.abs(xk), tf.abs(xNew))));
-        const err = tf.sqrt(tf.mean(tf.square(tf.div(e, sc))));
-        return { xNew, k7, err };
-      });
-      const errNorm = err.dataSync()[0];
-      err.dispose();
-      if (!Number.isFinite(errNorm)) {
-        xNew.dispose();
-        k7.dispose();
-        throw new Error(`${label}: non-finite error estimate at t = ${t}`);
-      }
-      if (errNorm <= 1) {
-        accepted++;
-        t = land ? stop : t + dt;
-        if (x !== x0 || ownsX0) x.dispose();
-        k1.dispose();
-        x = xNew;
-        k1 = k7;
-        if (options.afterStep) {
-          const mapped = tf.tidy(() => options.afterStep!(xNew, t, accepted));
-          xNew.dispose();
-          k7.dispose();
-          x = mapped;
-          k1 = tf.tidy(() => F(mapped, t));
-        }
-        saveIfDue(x, t);
-        options.onStep?.(accepted, t);
-        const factor = errNorm === 0 ? 10 : Math.min(10, Math.max(0.2, 0.9 * errNorm ** -0.2));
-        // A step shortened to land keeps the previous proposal when it was larger.
-        h = Math.min(Math.max(hh * factor, land ? Math.min(h, hh * 10) : 0), maxStep);
+    while (dir * (t1 - s.t) > 0) {
+      if (s.accepted + s.rejected >= maxSteps) throw new Error(`${label}: more than ${maxSteps} steps (rtol ${rtol}, atol ${atol}); loosen the tolerances`);
+      const stop = saved.stopBefore(t1);
+      const land = s.h >= dir * (stop - s.t) * (1 - 1e-9);
+      const hh = land ? dir * (stop - s.t) : s.h;
+      if (!(hh > 1e-14 * scale)) throw new Error(`${label}: step size underflow at t = ${s.t}`);
+      const trial = trialStep(F, s.x, s.k1, s.t, dir * hh, rtol, atol);
+      const errNorm = trial.err.dataSync()[0];
+      trial.err.dispose();
+      if (errNorm <= 1 && Number.isFinite(errNorm)) {
+        acceptStep(F, s, trial, land ? stop : s.t + dir * hh, x0, ownsX0, saved, options);
+        s.h = stepAfterAccept(hh, s.h, land, errNorm, maxStep);
       } else {
-        rejected++;
-        xNew.dispose();
-        k7.dispose();
-        h = hh * Math.min(1, Math.max(0.2, 0.9 * errNorm ** -0.2));
+        tf.dispose([trial.xNew, trial.k7]);
+        if (!Number.isFinite(errNorm)) throw new Error(`${label}: non-finite error estimate at t = ${s.t}`);
+        s.rejected++;
+        s.h = hh * stepFactor(errNorm, 1);
       }
     }
   } catch (e) {
-    if (x !== x0) x.dispose();
-    tf.dispose(path);
+    if (s.x !== x0) s.x.dispose();
+    tf.dispose(saved.path);
     throw e;
   } finally {
-    k1.dispose();
-    if (ownsX0 && x !== x0 && !x0.isDisposed) x0.dispose();
+    s.k1.dispose();
+    if (ownsX0 && s.x !== x0 && !x0.isDisposed) x0.dispose();
   }
-  return { x: x === x0 && !ownsX0 ? tf.clone(x0) : x, accepted, rejected, path, times };
+  return { x: s.x === x0 && !ownsX0 ? tf.clone(x0) : s.x, accepted: s.accepted, rejected: s.rejected, path: saved.path, times: saved.times };
 }
 
 /**

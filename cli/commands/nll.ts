@@ -1,18 +1,9 @@
-import * as tf from '@tensorflow/tfjs';
 import type { Argv, CommandModule } from 'yargs';
 import { loadCsv } from '../../src/data/csv.js';
-import { normalize, type Normalization } from '../../src/data/dataset.js';
-import {
-  bitsPerDim,
-  DEFAULT_LIKELIHOOD_EPS,
-  dequantize,
-  EXACT_DIVERGENCE_MAX_DIM,
-  odeLogLikelihood,
-  offEightBitGrid,
-  PROBES,
-  type DivergenceMethod,
-} from '../../src/eval/likelihood.js';
-import { epsFromScore, variationalBound, VLB_GRIDS } from '../../src/eval/vlb.js';
+import type { Dataset } from '../../src/data/dataset.js';
+import { datasetNll, NLL_METHODS, VLB_VARIANCES, type DatasetNll, type DatasetNllOptions } from '../../src/eval/dataset-nll.js';
+import { DEFAULT_LIKELIHOOD_EPS, EXACT_DIVERGENCE_MAX_DIM, PROBES } from '../../src/eval/likelihood.js';
+import { VLB_GRIDS } from '../../src/eval/vlb.js';
 import { checkEndTime } from '../../src/solvers/grids.js';
 import { UsageError } from '../../src/errors.js';
 import { readCheckpointConfig } from '../../src/models/checkpoint.js';
@@ -21,25 +12,57 @@ import { checkSourceFlags, loadScoreSource } from '../score-source.js';
 import { sourceInfo } from '../source-info.js';
 import { integerAtLeast, oneOf, positiveNumber } from '../validate.js';
 
-const METHODS = ['ode', 'vlb'] as const;
-const VARIANCES = ['beta', 'beta-tilde'] as const;
-
 /** Flags that only one method reads: given with the other method they are an error. */
 const ODE_ONLY = ['rtol', 'atol', 'hutchinson'];
 const VLB_ONLY = ['steps', 'variance', 'grid'];
 
-/** sum_j log std_j over D coordinates: log |d raw / d x| of raw = mean + std x, added to the model's NLL to get the data's. */
-function logJacobian(norm: Normalization, D: number): number {
-  let s = 0;
-  for (let j = 0; j < D; j++) s += Math.log(norm.std.length === 1 ? norm.std[0] : norm.std[j]);
-  return s;
+/** The flags of `sde nll`, parsed and checked against the source before the backend is chosen: the data file, read, and datasetNll's options. */
+function nllRequest(argv: Record<string, unknown>): { file: string; data: Dataset; options: DatasetNllOptions } {
+  checkSourceFlags(argv);
+  const method = oneOf('method', argv.method, NLL_METHODS);
+  for (const flag of method === 'ode' ? VLB_ONLY : ODE_ONLY) {
+    if (argv[flag] !== undefined) throw new UsageError(`--${flag}: only read by --method ${method === 'ode' ? 'vlb' : 'ode'}`);
+  }
+  const options: DatasetNllOptions = {
+    method,
+    seed: integerAtLeast('seed', argv.seed, 0),
+    eps: positiveNumber('eps', argv.eps),
+    batch: integerAtLeast('batch', argv.batch, 1),
+    dequantize: Boolean(argv.dequantize),
+    ...(argv.rtol === undefined ? {} : { rtol: positiveNumber('rtol', argv.rtol) }),
+    ...(argv.atol === undefined ? {} : { atol: positiveNumber('atol', argv.atol) }),
+    ...(argv.hutchinson === undefined ? {} : { probe: oneOf('hutchinson', argv.hutchinson, PROBES) }),
+    steps: argv.steps === undefined ? 1000 : integerAtLeast('steps', argv.steps, 2),
+    variance: argv.variance === undefined ? 'beta' : oneOf('variance', argv.variance, VLB_VARIANCES),
+    grid: argv.grid === undefined ? 'uniform' : oneOf('grid', argv.grid, VLB_GRIDS),
+  };
+  const file = String(argv.data);
+  const data = loadCsv(file, { label: `--data ${file}` });
+  // The source's shape and SDE, checked against the data and the flags before the backend is chosen.
+  const known = sourceInfo(argv);
+  const D = known.sampleShape.reduce((a, b) => a * b, 1);
+  const d = data.shape.reduce((a, b) => a * b, 1);
+  if (d !== D) throw new UsageError(`--data ${file}: rows have ${d} values, the model's samples have ${D}`);
+  checkEndTime(options.eps!, known.T);
+  if (method === 'vlb' && known.sdeName !== 'vp') throw new UsageError(`--method vlb: the DDPM chain is defined for the VP-SDE, not '${known.sdeName}'`);
+  return { file, data, options: { ...options, dataName: file } };
 }
 
-function meanAndSe(values: number[]): { mean: number; se: number } {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const variance = n > 1 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;
-  return { mean, se: Math.sqrt(variance / n) };
+/** The JSON result of `sde nll`: datasetNll's figures and settings (per-point values left out), the time and the backend. */
+function nllSummary(r: DatasetNll, seconds: number, backend: string): Record<string, unknown> {
+  const common = { method: r.method, natsPerDim: r.natsPerDim, bitsPerDim: r.bitsPerDim, seNatsPerDim: r.seNatsPerDim, nfe: r.nfe, seconds, n: r.n, dims: r.dims, batches: r.batches, dequantized: r.dequantized };
+  const specific = r.method === 'ode'
+    ? { eps: r.eps, rtol: r.rtol, atol: r.atol, divergence: r.divergence, ...(r.probe ? { probe: r.probe } : {}), accepted: r.accepted, rejected: r.rejected }
+    : { steps: r.steps, grid: r.grid, variance: r.variance, ...(r.grid === 'logsnr' ? { eps: r.eps } : {}), termsPerDim: r.termsPerDim };
+  return { ...common, ...specific, backend };
+}
+
+/** The one line `sde nll` prints without --json. */
+function nllLine(r: DatasetNll, file: string, describe: string, seconds: number): string {
+  const how = r.method === 'ode' ? `probability-flow ODE, ${r.divergence} divergence` : `variational bound, ${r.steps} steps`;
+  const offset = r.dequantized && r.method === 'ode';
+  return `NLL of ${r.n} points of ${file} under ${describe} (${how}): ${r.natsPerDim.toFixed(5)} nats/dim (SE ${r.seNatsPerDim.toFixed(5)}), ` +
+    `${r.bitsPerDim.toFixed(5)} bits/dim${offset ? ' (dequantized, + log2 127.5)' : ''}; ${r.nfe} NFE, ${seconds.toFixed(2)} s`;
 }
 
 /**
@@ -72,124 +95,22 @@ export const nllCommand: CommandModule = {
       .example('$0 nll --checkpoint runs/moons --data heldout.csv --method vlb --steps 1000 --json', 'the discrete variational bound of a trained model')
       .example('$0 nll --checkpoint runs/mnist --data digits.csv --dequantize --hutchinson rademacher', 'bits/dim of 8-bit images'),
   handler: async (argv) => {
-    checkSourceFlags(argv);
-    const method = oneOf('method', argv.method, METHODS);
-    for (const flag of method === 'ode' ? VLB_ONLY : ODE_ONLY) {
-      if (argv[flag] !== undefined) throw new UsageError(`--${flag}: only read by --method ${method === 'ode' ? 'vlb' : 'ode'}`);
-    }
-    const seed = integerAtLeast('seed', argv.seed, 0);
-    const eps = positiveNumber('eps', argv.eps);
-    const batch = integerAtLeast('batch', argv.batch, 1);
-    const dequantized = Boolean(argv.dequantize);
-    const rtol = argv.rtol === undefined ? undefined : positiveNumber('rtol', argv.rtol);
-    const atol = argv.atol === undefined ? undefined : positiveNumber('atol', argv.atol);
-    const probe = argv.hutchinson === undefined ? undefined : oneOf('hutchinson', argv.hutchinson, PROBES);
-    const steps = argv.steps === undefined ? 1000 : integerAtLeast('steps', argv.steps, 2);
-    const variance = argv.variance === undefined ? 'beta' : oneOf('variance', argv.variance, VARIANCES);
-    const grid = argv.grid === undefined ? 'uniform' : oneOf('grid', argv.grid, VLB_GRIDS);
-    const file = String(argv.data);
-    const data = loadCsv(file, { label: `--data ${file}` });
-    // The source's shape and SDE, checked against the data and the flags before the backend is chosen.
-    const known = sourceInfo(argv);
-    const D = known.sampleShape.reduce((a, b) => a * b, 1);
-    const d = data.shape.reduce((a, b) => a * b, 1);
-    if (d !== D) throw new UsageError(`--data ${file}: rows have ${d} values, the model's samples have ${D}`);
-    checkEndTime(eps, known.T);
-    if (method === 'vlb' && known.sdeName !== 'vp') throw new UsageError(`--method vlb: the DDPM chain is defined for the VP-SDE, not '${known.sdeName}'`);
-
+    const { file, data, options } = nllRequest(argv);
     const backend = await backendFromArgs(argv);
     const source = loadScoreSource(argv);
     try {
-      const { sde } = source;
       // Model coordinates: a checkpoint's normalization x = (raw - mean) / std; the oracle's are the data's.
-      const norm: Normalization = argv.checkpoint !== undefined ? readCheckpointConfig(String(argv.checkpoint)).data.normalization : { mean: [0], std: [1] };
-      const x = normalize(data.x, norm, D);
-      if (dequantized) {
-        const bad = offEightBitGrid(x);
-        if (bad >= 0) {
-          throw new UsageError(`--dequantize: ${file} row ${Math.floor(bad / D) + 1}, column ${(bad % D) + 1} is ${data.x[bad]}, not one of the 256 levels of 8-bit data (k / 127.5 - 1 in model coordinates)`);
-        }
-      }
-      // A discrete probability does not change with the coordinates; a density does, by the normalization's Jacobian.
-      const jacobian = dequantized ? 0 : logJacobian(norm, D);
-      const n = data.n;
-      const nats: number[] = [];
-      let nfe = 0;
-      let accepted = 0;
-      let rejected = 0;
-      let divergence: DivergenceMethod | undefined;
-      const terms = { prior: 0, diffusion: 0, decoder: 0 };
-      const batches = Math.ceil(n / batch);
+      const normalization = argv.checkpoint !== undefined ? readCheckpointConfig(String(argv.checkpoint)).data.normalization : undefined;
       const started = performance.now();
-      for (let b = 0; b < batches; b++) {
-        const lo = b * batch;
-        const hi = Math.min(n, lo + batch);
-        const rows = x.subarray(lo * D, hi * D);
-        const values = dequantized && method === 'ode' ? dequantize(rows, seed + 7919 * b) : rows;
-        const xb = tf.tensor(values, [hi - lo, ...source.sampleShape], 'float32');
-        try {
-          if (method === 'ode') {
-            const r = odeLogLikelihood(sde, source.score, xb, {
-              eps,
-              rtol,
-              atol,
-              divergence: probe ? 'hutchinson' : 'auto',
-              probe: probe ?? 'rademacher',
-              seed: seed + b,
-            });
-            r.logp.forEach((v) => nats.push(-v + jacobian));
-            nfe += r.nfe;
-            accepted += r.accepted;
-            rejected += r.rejected;
-            divergence = r.divergence;
-          } else {
-            const r = variationalBound(sde, epsFromScore(sde, source.score), xb, {
-              steps,
-              grid,
-              eps,
-              variance,
-              decoderVariance: variance === 'beta' ? 'beta' : 'clipped',
-              decoder: dequantized ? 'discretized' : 'gaussian',
-              seed: seed + b,
-            });
-            r.nats.forEach((v) => nats.push(v + jacobian));
-            nfe += r.nfe;
-            const w = (hi - lo) / n;
-            terms.prior += w * r.terms.prior;
-            terms.diffusion += w * r.terms.diffusion;
-            terms.decoder += w * r.terms.decoder;
-          }
-        } finally {
-          xb.dispose();
-        }
-        if (batches > 1) process.stderr.write(`batch ${b + 1}/${batches}: ${hi} of ${n} points\n`);
-      }
+      const r = datasetNll(source.sde, source.score, { x: data.x, sampleShape: source.sampleShape }, {
+        ...options,
+        ...(normalization ? { normalization } : {}),
+        onBatch: (b, batches, done) => {
+          if (batches > 1) process.stderr.write(`batch ${b}/${batches}: ${done} of ${data.n} points\n`);
+        },
+      });
       const seconds = (performance.now() - started) / 1000;
-      const { mean, se } = meanAndSe(nats);
-      const natsPerDim = mean / D;
-      // The ODE's dequantized density gets the 8-bit bin offset; the VLB's discretized decoder is already a discrete probability.
-      const bits = bitsPerDim(natsPerDim, dequantized && method === 'ode');
-      const summary = {
-        method,
-        natsPerDim,
-        bitsPerDim: bits,
-        seNatsPerDim: se / D,
-        nfe,
-        seconds,
-        n,
-        dims: D,
-        batches,
-        dequantized,
-        ...(method === 'ode'
-          ? { eps, rtol: rtol ?? 1e-5, atol: atol ?? 1e-5, divergence, ...(divergence === 'hutchinson' ? { probe: probe ?? 'rademacher' } : {}), accepted, rejected }
-          : { steps, grid, variance, ...(grid === 'logsnr' ? { eps } : {}), termsPerDim: { prior: terms.prior / D, diffusion: terms.diffusion / D, decoder: terms.decoder / D } }),
-        backend: backend.backend,
-      };
-      const how = method === 'ode' ? `probability-flow ODE, ${divergence} divergence` : `variational bound, ${steps} steps`;
-      emit(argv, summary, () =>
-        `NLL of ${n} points of ${file} under ${source.describe} (${how}): ${natsPerDim.toFixed(5)} nats/dim (SE ${(se / D).toFixed(5)}), ` +
-        `${bits.toFixed(5)} bits/dim${dequantized && method === 'ode' ? ' (dequantized, + log2 127.5)' : ''}; ${nfe} NFE, ${seconds.toFixed(2)} s`,
-      );
+      emit(argv, nllSummary(r, seconds, backend.backend), () => nllLine(r, file, source.describe, seconds));
     } finally {
       source.dispose();
     }

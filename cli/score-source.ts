@@ -4,31 +4,14 @@ import { denormalize, normalize } from '../src/data/dataset.js';
 import { isToyName, toyRaw } from '../src/data/toy.js';
 import { UsageError } from '../src/errors.js';
 import { isCheckpoint, loadCheckpoint } from '../src/models/checkpoint.js';
-import { loadMixture, mixtureDim, sampleMixture, type GaussianMixture } from '../src/oracle/index.js';
+import { loadMixture, mixtureDim, sampleMixture } from '../src/oracle/index.js';
 import { mixtureScore } from '../src/oracle/score.js';
 import { makeSDE } from '../src/sde/registry.js';
-import type { ConditionalScore, ScoreFn, SDE } from '../src/sde/types.js';
+import type { ScoreSource } from '../src/conditioning/score-source.js';
 import { sdeConfigFromArgs } from './common.js';
 
-/** What the sampling commands sample: an SDE, a score, the sample shape and how to show samples. */
-export interface ScoreSource {
-  sde: SDE;
-  score: ScoreFn;
-  /** Shape of one sample, e.g. [2] or [28, 28, 1]. */
-  sampleShape: number[];
-  /** Samples as they are in data space, rows of numbers (undoes the training normalization). */
-  toPoints(x: tf.Tensor): Points;
-  /** Independent draws from the data distribution when the source knows it (the oracle), else undefined. */
-  reference?: (n: number, seed: number) => Points;
-  describe: string;
-  dispose(): void;
-  /** The oracle's mixture (for --class and exact conditional references), when the source is an oracle. */
-  mixture?: GaussianMixture;
-  /** Maps rows of data-space values to the model's coordinates (undoes toPoints' denormalization); identity when absent. */
-  toModel?: (raw: Float32Array) => Float32Array;
-  /** A class-conditional model's score s(x, t, c) (c null: unconditional) and its classes 0..numClasses-1, for --class. */
-  conditional?: { score: ConditionalScore; numClasses: number };
-}
+/** What the sampling commands sample (declared in src/conditioning, where conditionSource builds on it). */
+export type { ScoreSource };
 
 /** Exactly one of --checkpoint and --oracle, checked before any work. */
 export function checkSourceFlags(argv: Record<string, unknown>): void {

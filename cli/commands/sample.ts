@@ -4,16 +4,17 @@ import { formatCsv } from '../../src/data/csv.js';
 import { UsageError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { imageGrid } from '../../src/io/png.js';
-import { openStreamFile } from '../../src/io/stream-file.js';
+import { openStreamFile, type StreamFile } from '../../src/io/stream-file.js';
 import { deriveSeed } from '../../src/solvers/common.js';
 import { integrate } from '../../src/solvers/integrate.js';
 import { checkEndTime } from '../../src/solvers/grids.js';
 import { SOLVER_NAMES, SOLVERS } from '../../src/solvers/registry.js';
+import type { IntegrateOptions, SolverName } from '../../src/solvers/types.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
-import { checkConditioning, conditioningFromArgs, conditioningSummary, conditionSource, withConditioningOptions } from '../conditioning-options.js';
+import { checkConditioning, conditioningFromArgs, conditioningSummary, conditionSource, withConditioningOptions, type Conditioning, type ConditionedSource } from '../conditioning-options.js';
 import { checkOutputFile, outputError, writingOutput, writingOutputAsync } from '../output-paths.js';
 import { checkSourceFlags, loadScoreSource } from '../score-source.js';
-import { sourceInfo } from '../source-info.js';
+import { sourceInfo, type SourceInfo } from '../source-info.js';
 import { solverOptionsFromArgs, withSolverOptions } from '../solver-options.js';
 import { checkSampleCount, integerAtLeast, oneOf } from '../validate.js';
 
@@ -56,6 +57,166 @@ function firstNonFinite(values: ArrayLike<number>): number {
   return -1;
 }
 
+/** The flags of `sde sample`, parsed and checked against the source and the output path before the backend is chosen. */
+interface SampleRequest {
+  solver: SolverName;
+  adaptive: boolean;
+  steps: number;
+  n: number;
+  options: IntegrateOptions;
+  conditioning: Conditioning;
+  /** The classes sampled one after another (one undefined entry without --class). */
+  classes: (number | undefined)[];
+  /** n times the number of classes. */
+  total: number;
+  out: string;
+  pngOnly: boolean;
+  known: SourceInfo;
+  /** Values per sample, and whether samples are images (then a PNG grid is written when it holds them all). */
+  d: number;
+  grid: boolean;
+  chunk: number;
+  chunks: number;
+}
+
+function sampleRequest(argv: Record<string, unknown>): SampleRequest {
+  checkSourceFlags(argv);
+  const solver = oneOf('solver', argv.solver, SOLVER_NAMES);
+  const info = SOLVERS[solver];
+  const steps = argv.steps === undefined ? info.defaultSteps : integerAtLeast('steps', argv.steps, 1);
+  if (info.adaptive && argv.steps !== undefined) throw new UsageError(`--steps: ${solver} is adaptive and picks its own steps; set --rtol and --atol instead`);
+  const n = integerAtLeast('n', argv.n, 1);
+  const options = solverOptionsFromArgs(argv);
+  const conditioning = conditioningFromArgs(argv);
+  const classes: (number | undefined)[] = conditioning.labels ?? [undefined];
+  const outArg = String(argv.out);
+  const pngOnly = path.extname(outArg).toLowerCase() === '.png';
+  const known = sourceInfo(argv);
+  const sampleShape = known.sampleShape;
+  const d = sampleShape.reduce((a, b) => a * b, 1);
+  const isImage = sampleShape.length === 3;
+  const total = n * classes.length;
+  checkSampleCount('n', total, sampleShape);
+  checkConditioning(conditioning, { ...known, D: d, n });
+  if (pngOnly && !isImage) {
+    throw new UsageError(`--out: a .png grid needs image samples; ${known.describe} gives vectors of ${sampleShape[0]} values, use a .csv file`);
+  }
+  if (pngOnly && total > MAX_GRID_IMAGES) throw new UsageError(`--out: a .png grid holds at most ${MAX_GRID_IMAGES} images, asked for ${total}; write a .csv file`);
+  if (options.eps !== undefined) checkEndTime(options.eps, known.T);
+  const chunk = chunkSize(d);
+  if (conditioning.knownFiles && Math.max(conditioning.knownFiles.known.n, conditioning.knownFiles.mask.n) > 1 && n > chunk) {
+    throw new UsageError(`--known: one row per sample works for at most ${chunk} samples, got --n ${n}; give one shared row or fewer samples`);
+  }
+  const out = checkOutputFile('out', outArg, ['.csv', '.png']);
+  // Images get a PNG grid (from model space, where pixels lie in [-1, 1]) when it is small enough.
+  const grid = isImage && total <= MAX_GRID_IMAGES;
+  return { solver, adaptive: info.adaptive, steps, n, options, conditioning, classes, total, out, pngOnly, known, d, grid, chunk, chunks: Math.ceil(n / chunk) };
+}
+
+/** The CSV written chunk by chunk: a write proceeds while the next chunk is computed; its error is taken up by the next write or flush. */
+class ChunkedCsv {
+  private pending: Promise<void> | undefined;
+  constructor(readonly file: StreamFile | undefined) {}
+
+  async write(text: string): Promise<void> {
+    if (!this.file) return;
+    if (this.pending) await this.pending;
+    this.pending = this.file.write(text);
+    this.pending.catch(() => undefined);
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending) await this.pending;
+  }
+
+  /** After a failure: waits for the write in flight (its error ignored) and removes the temporary file. */
+  async abort(): Promise<void> {
+    await this.pending?.catch(() => undefined);
+    await this.file?.abort();
+  }
+}
+
+/** What the runs add up to: NFE, accepted and rejected steps (adaptive solvers), the grid's pixels and the source's description. */
+interface SampleTally {
+  nfe: number;
+  accepted: number;
+  rejected: number;
+  pixels: Float32Array[];
+  describe: string;
+}
+
+/** Chunk k of one class: a solver run, checked finite, kept for the grid, written to the CSV; progress on stderr with several chunks. */
+async function sampleChunk(req: SampleRequest, source: ConditionedSource, label: number | undefined, k: number, csv: ChunkedCsv, tally: SampleTally): Promise<void> {
+  const size = Math.min(req.chunk, req.n - k * req.chunk);
+  const seed = chunkSeed(req.options.seed ?? 0, k);
+  const run = integrate(source.sde, source.score, req.solver, { ...req.options, seed, ...(req.adaptive ? {} : { steps: req.steps }), shape: [size, ...req.known.sampleShape], impute: source.impute });
+  try {
+    const values = (await run.x.data()) as Float32Array;
+    const bad = firstNonFinite(values);
+    if (bad >= 0) {
+      const where = req.known.describe.startsWith('checkpoint') ? `the ${req.known.describe} diverged?` : `${req.solver} diverged on the ${req.known.describe}? try more --steps`;
+      throw new UsageError(`samples are not finite: sample ${k * req.chunk + Math.floor(bad / req.d) + 1}${label !== undefined ? ` of class ${label}` : ''} has ${values[bad]} (${where})`);
+    }
+    if (req.grid) tally.pixels.push(values.slice());
+    if (csv.file) await csv.write(formatCsv(source.toPoints(run.x).flat(), req.d));
+  } finally {
+    run.x.dispose();
+  }
+  tally.nfe += run.nfe;
+  tally.accepted += run.accepted ?? 0;
+  tally.rejected += run.rejected ?? 0;
+  if (req.chunks > 1) process.stderr.write(`chunk ${k + 1}/${req.chunks}${label !== undefined && req.classes.length > 1 ? ` of class ${label}` : ''}: ${k * req.chunk + size} of ${req.n} samples\n`);
+}
+
+/** Every class, each its own run from the same seed (with several classes, sample j of every class starts from the same noise), in chunks. */
+async function sampleClasses(argv: Record<string, unknown>, req: SampleRequest, csv: ChunkedCsv, tally: SampleTally): Promise<void> {
+  for (const label of req.classes) {
+    const source = conditionSource(loadScoreSource(argv), { ...req.conditioning, ...(label !== undefined ? { label } : {}) }, req.n);
+    try {
+      // With several classes, the description names them all (conditionSource notes 'class C').
+      tally.describe = req.classes.length > 1 ? source.describe.replace(`class ${label}`, `classes ${req.classes.join(',')}`) : source.describe;
+      for (let k = 0; k < req.chunks; k++) await sampleChunk(req, source, label, k, csv, tally);
+    } finally {
+      source.dispose();
+    }
+  }
+}
+
+/** Writes the grid (first: if it cannot be written, the CSV is not committed either) and commits the CSV; the files written. */
+async function commitOutputs(req: SampleRequest, csv: ChunkedCsv, pixels: Float32Array[]): Promise<string[]> {
+  const png = req.out.replace(/\.(csv|png)$/i, '.png');
+  const shape = req.known.sampleShape;
+  if (req.grid) {
+    writingOutput('out', png, () => writeFileAtomic(png, imageGrid(concatFloat32(pixels), req.total, [shape[0], shape[1], shape[2]], req.classes.length > 1 ? req.n : undefined)));
+  }
+  const files: string[] = [];
+  if (csv.file) {
+    await csv.file.commit();
+    files.push(req.out);
+  }
+  if (req.grid) files.push(png);
+  else if (shape.length === 3) process.stderr.write(`note: no PNG grid beside ${req.out}: a grid holds at most ${MAX_GRID_IMAGES} images, there are ${req.total}\n`);
+  return files;
+}
+
+/** The JSON result of `sde sample`. */
+function sampleSummary(req: SampleRequest, tally: SampleTally, files: string[], seconds: number, backend: string): Record<string, unknown> {
+  return {
+    solver: req.solver,
+    steps: req.adaptive ? tally.accepted : req.steps,
+    nfe: tally.nfe,
+    seconds,
+    n: req.n,
+    ...(req.classes.length > 1 ? { total: req.total } : {}),
+    out: req.out,
+    files,
+    ...(req.chunks > 1 ? { chunks: req.chunks, chunkSize: req.chunk } : {}),
+    backend,
+    ...conditioningSummary(req.conditioning),
+    ...(req.adaptive ? { accepted: tally.accepted, rejected: tally.rejected } : {}),
+  };
+}
+
 export const sampleCommand: CommandModule = {
   command: 'sample',
   describe: 'Draw samples from a trained model or an oracle mixture with one solver',
@@ -74,116 +235,22 @@ export const sampleCommand: CommandModule = {
       .example('$0 sample --oracle mix.json --solver ode-heun --known-dims 0=1.5', 'inpainting: coordinate 0 fixed at 1.5, the others sampled'),
   handler: async (argv) => {
     // Every flag, the source's shape and the output path are checked before the backend is chosen.
-    checkSourceFlags(argv);
-    const solver = oneOf('solver', argv.solver, SOLVER_NAMES);
-    const info = SOLVERS[solver];
-    const steps = argv.steps === undefined ? info.defaultSteps : integerAtLeast('steps', argv.steps, 1);
-    if (info.adaptive && argv.steps !== undefined) throw new UsageError(`--steps: ${solver} is adaptive and picks its own steps; set --rtol and --atol instead`);
-    const n = integerAtLeast('n', argv.n, 1);
-    const options = solverOptionsFromArgs(argv);
-    const conditioning = conditioningFromArgs(argv);
-    const classes: (number | undefined)[] = conditioning.labels ?? [undefined];
-    const outArg = String(argv.out);
-    const pngOnly = path.extname(outArg).toLowerCase() === '.png';
-    const known = sourceInfo(argv);
-    const sampleShape = known.sampleShape;
-    const d = sampleShape.reduce((a, b) => a * b, 1);
-    const isImage = sampleShape.length === 3;
-    const total = n * classes.length;
-    checkSampleCount('n', total, sampleShape);
-    checkConditioning(conditioning, { ...known, D: d, n });
-    if (pngOnly && !isImage) {
-      throw new UsageError(`--out: a .png grid needs image samples; ${known.describe} gives vectors of ${sampleShape[0]} values, use a .csv file`);
-    }
-    if (pngOnly && total > MAX_GRID_IMAGES) throw new UsageError(`--out: a .png grid holds at most ${MAX_GRID_IMAGES} images, asked for ${total}; write a .csv file`);
-    if (options.eps !== undefined) checkEndTime(options.eps, known.T);
-    const chunk = chunkSize(d);
-    if (conditioning.knownFiles && Math.max(conditioning.knownFiles.known.n, conditioning.knownFiles.mask.n) > 1 && n > chunk) {
-      throw new UsageError(`--known: one row per sample works for at most ${chunk} samples, got --n ${n}; give one shared row or fewer samples`);
-    }
-    const out = checkOutputFile('out', outArg, ['.csv', '.png']);
+    const req = sampleRequest(argv);
     const backend = await backendFromArgs(argv);
-
-    // Images get a PNG grid (from model space, where pixels lie in [-1, 1]) when it is small enough.
-    const grid = isImage && total <= MAX_GRID_IMAGES;
-    const png = out.replace(/\.(csv|png)$/i, '.png');
-    const chunks = Math.ceil(n / chunk);
     const started = performance.now();
-    const pixelParts: Float32Array[] = [];
-    let nfe = 0;
-    let adaptiveSteps: { accepted?: number; rejected?: number } = {};
-    let describe = '';
-    const csv = pngOnly ? undefined : await writingOutputAsync('out', out, () => openStreamFile(out));
-    let pending: Promise<void> | undefined;
+    const csv = new ChunkedCsv(req.pngOnly ? undefined : await writingOutputAsync('out', req.out, () => openStreamFile(req.out)));
+    const tally: SampleTally = { nfe: 0, accepted: 0, rejected: 0, pixels: [], describe: '' };
     try {
-      // Each class is its own run from the same seed: with several classes, sample j of every class starts from the same noise.
-      for (const label of classes) {
-        const source = conditionSource(loadScoreSource(argv), { ...conditioning, ...(label !== undefined ? { label } : {}) }, n);
-        try {
-          // With several classes, the description names them all (conditionSource notes 'class C').
-          describe = classes.length > 1 ? source.describe.replace(`class ${label}`, `classes ${classes.join(',')}`) : source.describe;
-          for (let k = 0; k < chunks; k++) {
-            const size = Math.min(chunk, n - k * chunk);
-            const seed = chunkSeed(options.seed ?? 0, k);
-            const run = integrate(source.sde, source.score, solver, { ...options, seed, ...(info.adaptive ? {} : { steps }), shape: [size, ...sampleShape], impute: source.impute });
-            try {
-              const values = (await run.x.data()) as Float32Array;
-              const bad = firstNonFinite(values);
-              if (bad >= 0) {
-                const where = known.describe.startsWith('checkpoint') ? `the ${known.describe} diverged?` : `${solver} diverged on the ${known.describe}? try more --steps`;
-                throw new UsageError(`samples are not finite: sample ${k * chunk + Math.floor(bad / d) + 1}${label !== undefined ? ` of class ${label}` : ''} has ${values[bad]} (${where})`);
-              }
-              if (grid) pixelParts.push(values.slice());
-              if (csv) {
-                const text = formatCsv(source.toPoints(run.x).flat(), d);
-                if (pending) await pending;
-                // The write proceeds while the next chunk is computed; its error is taken up by the next await.
-                pending = csv.write(text);
-                pending.catch(() => undefined);
-              }
-            } finally {
-              run.x.dispose();
-            }
-            nfe += run.nfe;
-            adaptiveSteps = { accepted: (adaptiveSteps.accepted ?? 0) + (run.accepted ?? 0), rejected: (adaptiveSteps.rejected ?? 0) + (run.rejected ?? 0) };
-            if (chunks > 1) process.stderr.write(`chunk ${k + 1}/${chunks}${label !== undefined && classes.length > 1 ? ` of class ${label}` : ''}: ${k * chunk + size} of ${n} samples\n`);
-          }
-        } finally {
-          source.dispose();
-        }
-      }
-      if (pending) await pending;
-      const files: string[] = [];
-      // The grid first: if it cannot be written, the CSV is not committed either.
-      if (grid) {
-        writingOutput('out', png, () => writeFileAtomic(png, imageGrid(concatFloat32(pixelParts), total, [sampleShape[0], sampleShape[1], sampleShape[2]], classes.length > 1 ? n : undefined)));
-      }
-      if (csv) {
-        await csv.commit();
-        files.push(out);
-      }
-      if (grid) files.push(png);
-      else if (isImage) process.stderr.write(`note: no PNG grid beside ${out}: a grid holds at most ${MAX_GRID_IMAGES} images, there are ${total}\n`);
+      await sampleClasses(argv, req, csv, tally);
+      await csv.flush();
+      const files = await commitOutputs(req, csv, tally.pixels);
       const seconds = (performance.now() - started) / 1000;
-      const summary = {
-        solver,
-        steps: info.adaptive ? (adaptiveSteps.accepted ?? 0) : steps,
-        nfe,
-        seconds,
-        n,
-        ...(classes.length > 1 ? { total } : {}),
-        out,
-        files,
-        ...(chunks > 1 ? { chunks, chunkSize: chunk } : {}),
-        backend: backend.backend,
-        ...conditioningSummary(conditioning),
-        ...(info.adaptive ? adaptiveSteps : {}),
-      };
-      emit(argv, summary, () => `${classes.length > 1 ? `${n} samples of each of ${classes.length} classes` : `${n} samples`} from ${describe} with ${solver}: ${summary.steps} steps, ${nfe} NFE, ${seconds.toFixed(2)} s -> ${out}`);
+      const summary = sampleSummary(req, tally, files, seconds, backend.backend);
+      const what = req.classes.length > 1 ? `${req.n} samples of each of ${req.classes.length} classes` : `${req.n} samples`;
+      emit(argv, summary, () => `${what} from ${tally.describe} with ${req.solver}: ${summary.steps} steps, ${tally.nfe} NFE, ${seconds.toFixed(2)} s -> ${req.out}`);
     } catch (e) {
-      await pending?.catch(() => undefined);
-      await csv?.abort();
-      throw outputError('out', out, e);
+      await csv.abort();
+      throw outputError('out', req.out, e);
     }
   },
 };

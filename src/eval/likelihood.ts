@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { uniformRng } from '../random.js';
+import { normalArray, uniformRng } from '../random.js';
 import { driftCoefficients, PROBABILITY_FLOW } from '../sde/reverse.js';
 import type { ScoreFn, SDE } from '../sde/types.js';
-import { deriveSeed, normalArray } from '../solvers/common.js';
+import { deriveSeed } from '../solvers/common.js';
 import { dormandPrince } from '../solvers/rk45.js';
 import { dimsPerSample } from '../tensor/dims.js';
 

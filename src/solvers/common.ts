@@ -2,22 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { driftCoefficients } from '../sde/reverse.js';
 import type { CostedScoreFn, ScoreFn, SDE } from '../sde/types.js';
 import type { NoiseSampler } from './types.js';
-
-function hash32(x: number): number {
-  let z = (x + 0x9e3779b9) | 0;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return (z ^ (z >>> 16)) >>> 0;
-}
-
-/** A 32-bit seed derived from a base seed and integers (stream, step, stage): a splitmix32 chain. */
-export function deriveSeed(base: number, ...parts: number[]): number {
-  const lo = Math.floor(base) >>> 0;
-  const hi = Math.floor(base / 4294967296) >>> 0;
-  let h = hash32(hash32(lo) ^ Math.imul(hi, 0x27d4eb2d));
-  for (const p of parts) h = hash32(h ^ hash32(p >>> 0));
-  return h;
-}
+import { mixSeed, normalArray } from '../random.js';
 
 /** Stream ids under the base seed. */
 export const PRIOR_STREAM = 1;
@@ -26,47 +11,23 @@ export const NOISE_STREAM = 2;
 export const IMPUTE_STAGE = 0x7fffffff;
 
 /**
- * n standard normal draws from a 32-bit seed, generated on the host (the same numbers on every
- * backend): an sfc32 stream seeded by splitmix32, and the Box-Muller transform
- * z1, z2 = sqrt(-2 log u1) (cos, sin)(2 pi u2). Several times faster than tf.randomNormal.
+ * The seed derivation of the solvers' streams, mixSeed of src/random.ts under its old name.
+ * It goes when cli/commands/sample.ts imports mixSeed from src/random.ts.
  */
-export function normalArray(n: number, seed: number): Float32Array {
-  let a = hash32(seed);
-  let b = hash32(a);
-  let c = hash32(b);
-  let d = 1;
-  const next = () => {
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    return t >>> 0;
-  };
-  for (let i = 0; i < 12; i++) next();
-  const out = new Float32Array(n);
-  const TWO_PI = 2 * Math.PI;
-  for (let i = 0; i < n; i += 2) {
-    // u1 in (0, 1] so that log(u1) is finite.
-    const u1 = (next() + 1) / 4294967296;
-    const u2 = next() / 4294967296;
-    const r = Math.sqrt(-2 * Math.log(u1));
-    out[i] = r * Math.cos(TWO_PI * u2);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(TWO_PI * u2);
-  }
-  return out;
-}
+export { mixSeed as deriveSeed } from '../random.js';
 
-/** A tensor of standard normal draws (see normalArray). */
+/**
+ * A tensor of standard normal draws generated on the host by normalArray (src/random.ts): the
+ * same numbers on every backend, and several times faster than tf.randomNormal.
+ */
 export function normalTensor(shape: number[], seed: number): tf.Tensor {
   const n = shape.reduce((p, q) => p * q, 1);
   return tf.tensor(normalArray(n, seed), shape, 'float32');
 }
 
-/** Seeded N(0, I) noise: step i, stage k draws with seed deriveSeed(seed, NOISE_STREAM, i, k). */
+/** Seeded N(0, I) noise: step i, stage k draws with seed mixSeed(seed, NOISE_STREAM, i, k). */
 export function seededNoise(seed: number): NoiseSampler {
-  return (shape, step, stage) => normalTensor(shape, deriveSeed(seed, NOISE_STREAM, step, stage));
+  return (shape, step, stage) => normalTensor(shape, mixSeed(seed, NOISE_STREAM, step, stage));
 }
 
 /** A scalar time tensor. */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ScoreFn, SDE } from '../sde/types.js';
-import { countedScore, deriveSeed, PRIOR_STREAM, seededNoise, tweedie } from './common.js';
+import { mixSeed } from '../random.js';
+import { countedScore, PRIOR_STREAM, seededNoise, tweedie } from './common.js';
 import { checkGrid, DEFAULT_EPS, timeGrid } from './grids.js';
 import { makeImputer } from './impute.js';
 import { checkSolverOptions, solverModule } from './registry.js';
@@ -49,7 +50,7 @@ export function integrate(sde: SDE, score: ScoreFn, solver: SolverName | SolverI
   if (imputer) ctx.afterStep = imputer.replace;
   try {
     const owned = options.xT === undefined;
-    const xT = options.xT ?? sde.priorSample(options.shape!, deriveSeed(seed, PRIOR_STREAM));
+    const xT = options.xT ?? sde.priorSample(options.shape!, mixSeed(seed, PRIOR_STREAM));
     const out: RunResult = m.adaptive ? adaptiveRun(m, ctx, xT, owned, eps) : fixedStepRun(m, ctx, xT, owned, eps);
     if (options.denoise && !info.ownTimes) {
       const prev = out.x;

@@ -11,7 +11,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
-import { parseBackendName, selectBackend } from '../src/backend.js';
+import { parseBackendName } from '../src/backend.js';
+import { configureRuntime, runtimeOptionsFromEnv } from '../src/runtime.js';
 import { toyDataset, toyRaw } from '../src/data/toy.js';
 import { slicedWasserstein, type Points } from '../src/eval/metrics.js';
 import { loadCheckpoint } from '../src/models/checkpoint.js';
@@ -62,7 +63,7 @@ async function trainBenchModel(data: ReturnType<typeof toyDataset>, iters: numbe
 }
 
 async function main(): Promise<void> {
-  const backend = await selectBackend(parseBackendName(args.backend!, '--backend'), log);
+  const backend = await configureRuntime({ ...runtimeOptionsFromEnv(), backend: parseBackendName(args.backend!, '--backend'), log });
   const data = toyDataset('moons', 100_000, 0);
 
   log('training throughput at batch 512 and 2048');

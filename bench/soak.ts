@@ -15,7 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { parseBackendName, selectBackend } from '../src/backend.js';
+import { parseBackendName } from '../src/backend.js';
+import { configureRuntime, runtimeOptionsFromEnv } from '../src/runtime.js';
 import { toyDataset } from '../src/data/toy.js';
 import { defaultModelConfig } from '../src/models/factory.js';
 import type { ModelConfig } from '../src/models/score-model.js';
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
     if (!(Number.isInteger(v) && v >= 1)) throw new Error(`--${k}: expected a positive integer, got ${a[k]}`);
     return v;
   };
-  const backend = await selectBackend(parseBackendName(a.backend!, '--backend'), (line) => process.stderr.write(line + '\n'));
+  const backend = await configureRuntime({ ...runtimeOptionsFromEnv(), backend: parseBackendName(a.backend!, '--backend'), log: (line) => process.stderr.write(line + '\n') });
   const options: SoakOptions = {
     trainSteps: int('train-steps'),
     solverSteps: int('solver-steps'),

@@ -9,7 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
-import { parseBackendName, selectBackend } from '../src/backend.js';
+import { parseBackendName } from '../src/backend.js';
+import { configureRuntime, runtimeOptionsFromEnv } from '../src/runtime.js';
 import { initParams, toVariables, trainableNames } from '../src/models/params.js';
 import { createUNet, defaultUNetConfig } from '../src/models/unet.js';
 import { Adam } from '../src/train/adam.js';
@@ -39,7 +40,7 @@ function median(values: number[]): number {
 const round = (v: number, d = 3) => Number(v.toFixed(d));
 
 async function main(): Promise<void> {
-  const backend = await selectBackend(parseBackendName(args.backend!, '--backend'), log);
+  const backend = await configureRuntime({ ...runtimeOptionsFromEnv(), backend: parseBackendName(args.backend!, '--backend'), log });
   const config = defaultUNetConfig([28, 28, 1], { channels: Number(args.channels) });
   const net = createUNet(config);
   const params = toVariables(net.specs, initParams(net.specs, 0));

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Argv } from 'yargs';
-import { BACKEND_NAMES, parseBackendName, selectBackend, type BackendInfo } from '../src/backend.js';
+import { BACKEND_NAMES, parseBackendName, type BackendInfo } from '../src/backend.js';
+import { configureRuntime, runtimeOptionsFromEnv } from '../src/runtime.js';
 import { DEFAULT_SDE_CONFIG, parseSdeName } from '../src/sde/registry.js';
 import type { SDEConfig } from '../src/sde/types.js';
 import { finiteNumber } from './validate.js';
@@ -39,15 +40,18 @@ export function sdeConfigFromArgs(argv: Record<string, unknown>): SDEConfig {
   };
 }
 
-/** Selects the backend from --backend, else SDE_BACKEND, else auto, announcing it on stderr once. */
+/**
+ * Sets up the runtime (configureRuntime) once per command: the backend from --backend, else
+ * SDE_BACKEND, else auto; threads and native kernels from the environment (SDE_WASM_THREADS,
+ * SDE_NATIVE, SDE_NATIVE_THREADS). The backend is announced on stderr.
+ */
 export async function backendFromArgs(argv: Record<string, unknown>): Promise<BackendInfo> {
   // tfjs's own console warnings (e.g. the cpu backend's advice to install tfjs-node) would break
   // the CLI's stderr contract; PROD silences them and changes nothing else.
   tf.env().set('PROD', true);
-  const fromFlag = argv.backend !== undefined;
-  const value = fromFlag ? String(argv.backend) : (process.env.SDE_BACKEND ?? 'auto');
-  const name = parseBackendName(value, fromFlag ? '--backend' : 'SDE_BACKEND');
-  return selectBackend(name, (line) => process.stderr.write(line + '\n'));
+  const env = runtimeOptionsFromEnv();
+  const backend = argv.backend !== undefined ? parseBackendName(String(argv.backend), '--backend') : env.backend;
+  return configureRuntime({ ...env, backend, log: (line) => process.stderr.write(line + '\n') });
 }
 
 /** Writes the command's result: JSON on stdout with --json, else the text rendering. */

@@ -15,9 +15,10 @@ import {
   parseSolverName,
   sampleMixture,
   sampleQuality,
-  selectBackend,
   type GaussianMixture,
   type Points,
+  configureRuntime,
+  runtimeOptionsFromEnv,
 } from '../src/index.js';
 
 const { values: args } = parseArgs({
@@ -32,7 +33,7 @@ const n = Number(args.n);
 const steps = Number(args.steps);
 const solvers = args.solvers.split(',').map((name) => parseSolverName(name));
 
-await selectBackend('auto', (line) => process.stderr.write(`${line}\n`));
+await configureRuntime({ ...runtimeOptionsFromEnv(), log: (line) => process.stderr.write(`${line}\n`) });
 
 // Eight Gaussians on a circle of radius 2.
 const K = 8;

@@ -6,7 +6,7 @@
 //
 // In a project that installed sde, import from 'sde' instead of '../src/index.js'.
 import { parseArgs } from 'node:util';
-import { integrate, makeSDE, parseSolverName, selectBackend, tf, type ScoreFn } from '../src/index.js';
+import { configureRuntime, integrate, makeSDE, parseSolverName, runtimeOptionsFromEnv, tf, type ScoreFn } from '../src/index.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -21,7 +21,7 @@ const n = Number(args.n);
 const steps = Number(args.steps);
 const solver = parseSolverName(args.solver);
 
-await selectBackend('auto', (line) => process.stderr.write(`${line}\n`));
+await configureRuntime({ ...runtimeOptionsFromEnv(), log: (line) => process.stderr.write(`${line}\n`) });
 
 const mu = [1.5, -0.5];
 const s = 0.5;

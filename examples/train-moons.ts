@@ -12,12 +12,13 @@ import {
   defaultMLPConfig,
   integrate,
   loadCheckpoint,
-  selectBackend,
   slicedWasserstein,
   toyDataset,
   train,
   type Points,
   type ScoreModel,
+  configureRuntime,
+  runtimeOptionsFromEnv,
 } from '../src/index.js';
 
 const { values: args } = parseArgs({
@@ -34,7 +35,7 @@ const iters = Number(args.iters);
 const n = Number(args.n);
 const steps = Number(args.steps);
 
-await selectBackend('auto', (line) => process.stderr.write(`${line}\n`));
+await configureRuntime({ ...runtimeOptionsFromEnv(), log: (line) => process.stderr.write(`${line}\n`) });
 
 // Standardized moons: 20,000 training points, n held-out ones from another seed.
 const data = toyDataset('moons', 20_000, 0);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker as NodeWorker } from 'node:worker_threads';
 import { UsageError } from './errors.js';
-import { installNativeMatMul } from './native.js';
+import { nativeKernels } from './native.js';
 
 /** Backend names accepted by `--backend` and the SDE_BACKEND environment variable. */
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -17,7 +17,7 @@ export interface BackendInfo {
   description: string;
   /** Threads the wasm backend computes on (1 when single-threaded); null for other backends. */
   threads: number | null;
-  /** The native matrix products replacing the wasm backend's (src/native.ts): threads and 'avx512' | 'avx2'; null when not in use. */
+  /** The native kernels serving the wasm backend (src/native.ts): their products' threads and 'avx512' | 'avx2'; null when not in use. */
   nativeMatMul: { threads: number; isa: string } | null;
 }
 
@@ -44,12 +44,11 @@ async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-no
  * handed to worker_threads as a blob: URL, which Node refuses, and the worker would load the
  * module's source from a Blob whose code (the transpiled factory) refers to helpers of the
  * Node bundle's module scope. The shim below, applied at run time without touching
- * node_modules, turns the flag on, sets the thread count (see wantedThreads; tfjs's default
- * is half the cores), and makes the Emscripten main thread's `new Worker(url)` start
+ * node_modules, turns the flag on, sets the thread count (configureRuntime's `threads`; tfjs's
+ * default is half the cores), and makes the Emscripten main thread's `new Worker(url)` start
  * WORKER_SOURCE instead, an adaptation of Emscripten's pthread worker that reads the factory
  * from the Blob and evaluates it with those helpers supplied. Nothing is fetched. If anything
- * fails, the backend is initialised again single-threaded. SDE_WASM_THREADS=N sets the count
- * (default 1 = the stock single-threaded SIMD binary).
+ * fails, the backend is initialised again single-threaded.
  */
 const WORKER_SOURCE = String.raw`"use strict";
 const wt = require('worker_threads');
@@ -153,20 +152,6 @@ function installWorkerShim(): void {
   Object.defineProperty(globalThis, 'Worker', { configurable: true, get: () => PthreadWorker, set: () => {} });
 }
 
-/**
- * Thread count asked for: SDE_WASM_THREADS (default 1, the stock single-threaded SIMD binary).
- * Threads are opt-in: a second XNNPACK thread only pays when it has an idle core of its own; on
- * a 2-core machine with one other busy process, 2 threads made sampling 1.5x slower than 1
- * (bench/NOTES.md, 2026-11-23), and results should not depend on the machine's load.
- */
-function wantedThreads(): number {
-  const env = process.env.SDE_WASM_THREADS;
-  if (env === undefined || env === '') return 1;
-  const n = Number(env);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`SDE_WASM_THREADS: expected a positive integer, got '${env}'`);
-  return n;
-}
-
 /** Whether this Node.js can run threaded wasm: shared memory, wasm atomics and SIMD. */
 async function threadsUsable(): Promise<boolean> {
   try {
@@ -212,8 +197,8 @@ async function setWasmBackend(ms: number): Promise<boolean> {
   }
 }
 
-/** Registers the wasm backend with binaries from node_modules (nothing is fetched), threaded when possible. */
-async function tryWasm(): Promise<boolean> {
+/** Registers the wasm backend with binaries from node_modules (nothing is fetched), on `threads` threads when possible. */
+async function tryWasm(threads: number): Promise<boolean> {
   let wasm: WasmModule;
   try {
     wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -222,7 +207,6 @@ async function tryWasm(): Promise<boolean> {
   } catch {
     return false;
   }
-  const threads = wantedThreads();
   if (threads > 1 && (await threadsUsable())) {
     // The registered factory, kept so that a threaded start that hangs can be abandoned.
     const entry = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => Promise<tf.KernelBackend>; priority: number }> }).registryFactory.wasm;
@@ -255,44 +239,47 @@ async function tryWasm(): Promise<boolean> {
   }
 }
 
-function describe(): BackendInfo {
+/** The backend in use now, described (reads state only). */
+export function describeBackend(): BackendInfo {
   const backend = tf.getBackend();
+  const native = nativeKernels();
   if (backend === 'wasm') {
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
     const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? wasmThreads : 1;
-    // The native products work on the single-threaded binary's memory (an ArrayBuffer).
-    const native = threads === 1 ? (installNativeMatMul() ?? null) : null;
     const nativeText = native ? `; native ${native.isa === 'avx512' ? 'AVX-512' : 'AVX2'} matMul, ${native.threads} thread${native.threads === 1 ? '' : 's'}` : '';
     return { backend, threads, nativeMatMul: native, description: `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${nativeText})` };
   }
   return { backend, threads: null, nativeMatMul: null, description: backend };
 }
+
 /** Parses a backend name from a flag or environment variable, or throws a UsageError naming the source. */
 export function parseBackendName(value: string, source: string): BackendName {
   if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
   throw new UsageError(`${source}: unknown backend '${value}', expected one of ${BACKEND_NAMES.join(', ')}`);
 }
 
-let selected: BackendInfo | undefined;
+let selected: string | undefined;
 
 /**
- * Selects the tfjs backend. `auto` tries tfjs-node-gpu, tfjs-node, wasm, then cpu; a named
- * backend must load or a UsageError is thrown. The choice is printed once via `log`.
+ * Makes a tfjs backend the active one (configureRuntime's first part). `auto` tries
+ * tfjs-node-gpu, tfjs-node, wasm, then cpu; a named backend must load or a UsageError is thrown.
+ * wasm runs on `threads` threads where it can. A backend already selected is kept (`auto` keeps
+ * whichever was chosen). Returns the tfjs name of the backend in use.
  */
-export async function selectBackend(name: BackendName, log: (line: string) => void = () => {}): Promise<BackendInfo> {
-  if (selected && (name === 'auto' || name === selected.backend)) return selected;
+export async function selectBackend(name: BackendName, threads: number): Promise<string> {
+  if (selected && (name === 'auto' || name === selected) && tf.getBackend() === selected) return selected;
   let ok = false;
   switch (name) {
     case 'auto':
       ok = (await tryNative('@tensorflow/tfjs-node-gpu')) || (await tryNative('@tensorflow/tfjs-node')) ||
-        (await tryWasm()) || (await tf.setBackend('cpu'));
+        (await tryWasm(threads)) || (await tf.setBackend('cpu'));
       break;
     case 'tensorflow':
       ok = (await tryNative('@tensorflow/tfjs-node-gpu')) || (await tryNative('@tensorflow/tfjs-node'));
       if (!ok) throw new UsageError("--backend tensorflow: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed; use --backend wasm or cpu");
       break;
     case 'wasm':
-      ok = await tryWasm();
+      ok = await tryWasm(threads);
       if (!ok) throw new UsageError('--backend wasm: @tensorflow/tfjs-backend-wasm could not be initialised');
       break;
     case 'cpu':
@@ -301,7 +288,6 @@ export async function selectBackend(name: BackendName, log: (line: string) => vo
   }
   if (!ok) throw new Error(`no tfjs backend could be initialised (asked for ${name})`);
   await tf.ready();
-  selected = describe();
-  log(`backend: ${selected.description}`);
+  selected = tf.getBackend();
   return selected;
 }

@@ -7,9 +7,9 @@
  * `tf`: use it (rather than a second copy of tfjs) to build inputs and score functions.
  *
  * ```ts
- * import { integrate, makeSDE, mixtureScore, selectBackend } from 'sde';
+ * import { configureRuntime, integrate, makeSDE, mixtureScore } from 'sde';
  *
- * await selectBackend('auto');
+ * await configureRuntime({ backend: 'auto' });
  * const sde = makeSDE({ sde: 'vp' });
  * const score = mixtureScore(sde, { weights: [0.5, 0.5], means: [[-2, 0], [2, 0]], stds: [0.3, 0.3] });
  * const { x, nfe } = integrate(sde, score, 'ode-heun', { shape: [1000, 2], steps: 50, seed: 1 });
@@ -20,9 +20,11 @@
  * @packageDocumentation
  */
 
-// Runtime: the tfjs instance, backend selection, the package version, errors.
+// Runtime: the tfjs instance, its set-up (backend, threads, native kernels), the package version, errors.
 export * as tf from '@tensorflow/tfjs';
-export { BACKEND_NAMES, parseBackendName, selectBackend } from './backend.js';
+export { configureRuntime, runtimeOptionsFromEnv } from './runtime.js';
+export type { RuntimeOptions } from './runtime.js';
+export { BACKEND_NAMES, describeBackend, parseBackendName } from './backend.js';
 export type { BackendInfo, BackendName } from './backend.js';
 export { UsageError } from './errors.js';
 export { packageVersion } from './version.js';
@@ -53,6 +55,7 @@ export { SOLVER_NAMES } from './solvers/registry.js';
 export type { GridKind, Imputation, IntegrateOptions, NoiseSampler, SolveResult, SolverInfo, SolverName, SolverOptions } from './solvers/types.js';
 export { DEFAULT_EPS, logSnrAt, timeAtLogSnr, timeGrid } from './solvers/grids.js';
 export { seededNoise } from './solvers/common.js';
+export { mixSeed, normalArray, Rng } from './random.js';
 
 // Score models: networks (MLP, U-Net), the score-model wrapper, checkpoints (save, load),
 // classifier-free guidance for class-conditional models.
@@ -60,11 +63,9 @@ export { createModel, defaultModelConfig, defaultNetworkConfig } from './models/
 export { PARAMETERIZATIONS, ScoreModel } from './models/score-model.js';
 export type { EpsFn, InputScaling, ModelConfig, Parameterization } from './models/score-model.js';
 export { createNetwork } from './models/network.js';
-export type { Network, NetworkConfig } from './models/network.js';
+export type { MLPConfig, Network, NetworkConfig, UNetConfig } from './models/network-types.js';
 export { defaultMLPConfig } from './models/mlp.js';
-export type { MLPConfig } from './models/mlp.js';
 export { defaultUNetConfig } from './models/unet.js';
-export type { UNetConfig } from './models/unet.js';
 export type { TimeEmbeddingConfig } from './models/embedding.js';
 export { countParams, disposeParams, initParams } from './models/params.js';
 export type { ParamInit, ParamSpec, Params } from './models/params.js';
@@ -72,6 +73,12 @@ export { isCheckpoint, loadCheckpoint, saveCheckpoint } from './models/checkpoin
 export type { CheckpointConfig, CheckpointData, DataInfo, LoadedCheckpoint, LogWindow, OptimizerState } from './models/checkpoint.js';
 export type { WeightSpec, WeightsEntry } from './models/weights-io.js';
 export { guidedScore } from './conditioning/guidance.js';
+// Conditioning set-up: a score source conditioned on a class (guidance) and/or known values (inpainting).
+export { checkConditioning, conditionSource, knownRows } from './conditioning/condition-source.js';
+export type { Conditioning } from './conditioning/condition-source.js';
+export { imputationOf } from './conditioning/known-values.js';
+export type { KnownFiles, KnownRows, Rows } from './conditioning/known-values.js';
+export type { ConditionedSource, ScoreSource } from './conditioning/score-source.js';
 
 // Data: the built-in 2-D sets, CSV and MNIST, normalization.
 export { DEFAULT_TOY_SIZE, loadDataset } from './data/index.js';
@@ -86,9 +93,12 @@ export { loadMnist, MNIST_SPLITS } from './data/mnist.js';
 export type { MnistOptions, MnistSplit } from './data/mnist.js';
 
 // Training: the training loop (denoising score matching or the DDPM objective, Adam, EMA, checkpoints).
-export { defaultSettings, train } from './train/loop.js';
+export { train } from './train/loop.js';
+export { defaultSettings } from './train/settings.js';
 export { CHANGEABLE_ON_RESUME, DEFAULT_P_UNCOND, TRAIN_SCHEMA } from './train/options.js';
-export type { LogEntry, SettingChange, TrainOptions, TrainResult, TrainSettings } from './train/loop.js';
+export type { TrainResult } from './train/loop.js';
+export type { LogEntry } from './train/logger.js';
+export type { SettingChange, TrainOptions, TrainSettings } from './train/settings.js';
 export { DEFAULT_TRAIN_EPS, OBJECTIVES, WEIGHTINGS } from './train/losses.js';
 export type { Objective, Weighting } from './train/losses.js';
 export type { Adam, AdamConfig } from './train/adam.js';
@@ -100,6 +110,8 @@ export { bitsPerDim, DEFAULT_LIKELIHOOD_EPS, dequantize, odeLogLikelihood, PROBE
 export type { DivergenceMethod, OdeLikelihoodOptions, OdeLikelihoodResult, Probe } from './eval/likelihood.js';
 export { DEFAULT_VLB_EPS, epsFromScore, variationalBound, VLB_GRIDS, vlbChain } from './eval/vlb.js';
 export type { NoisePredictor, VlbGrid, VlbOptions, VlbResult } from './eval/vlb.js';
+export { datasetNll, DEFAULT_NLL_BATCH, meanAndStandardError, NLL_METHODS, normalizationLogJacobian, VLB_VARIANCES } from './eval/dataset-nll.js';
+export type { DatasetNll, DatasetNllOptions, NllData, NllMethod, OdeDatasetNll, VlbDatasetNll, VlbVariance } from './eval/dataset-nll.js';
 
 // Metrics: sample-quality distances between point sets.
 export { energyDistance, medianDistance, rbfMmd2, slicedWasserstein } from './eval/metrics.js';

@@ -3,15 +3,17 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from './errors.js';
+import { KERNELS } from './ops.js';
 
 /*
  * Native kernels for the wasm backend. The addon native/sde_gemm.c (built by `npm ci` when a C
  * compiler and Node's headers are there; skipped otherwise) works directly on the wasm backend's
  * memory: it reads the operands where tfjs keeps them and writes freshly made output tensors,
- * with no copy. It replaces the wasm backend's BatchMatMul and _FusedMatMul (bias and linear,
- * relu, sigmoid or silu in the epilogue; other cases run the original kernels) and Sin, and adds
- * SiLU forward/gradient and Adam/EMA kernels. XNNPACK's wasm SIMD has 128-bit vectors without
+ * with no copy. installNativeKernels (called by configureRuntime, src/runtime.ts) replaces the
+ * wasm backend's BatchMatMul and _FusedMatMul (bias and linear, relu or sigmoid in the epilogue;
+ * other cases run the original kernels) and Sin, and registers the kernels of src/ops.ts's ops
+ * (products with transpose flags, dense + SiLU, SiLU parts and gradient, Adam and EMA steps) for
+ * the wasm backend; uninstallNativeKernels restores the stock kernels. XNNPACK's wasm SIMD has 128-bit vectors without
  * fused multiply-add; the native products run 256-bit (AVX2) or 512-bit (AVX-512) FMA.
  * Outputs are always new tensors, never written in place: the wasm backend caches XNNPACK
  * operators (with packed weights) per tensor.
@@ -48,7 +50,7 @@ interface KernelArgs {
   attrs: Record<string, unknown>;
 }
 
-/** Fused activations the native kernel applies; 'silu' (v sigmoid(v)) is its own, see fusedSiluAvailable. */
+/** Fused activations the native kernel applies; 'silu' (v sigmoid(v)) is tfjs's no activation, used by SdeDenseSilu. */
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, sigmoid: 2, silu: 3 };
 
 /** Where the built addon lies: native/build/Release under the package root (from src/ or dist/src/). */
@@ -74,15 +76,6 @@ export function loadNativeGemm(): NativeGemm | undefined {
   }
 }
 
-/** Threads of a native product: SDE_NATIVE_THREADS (default 1, like the wasm backend, for a shared machine). */
-export function nativeThreads(): number {
-  const env = process.env.SDE_NATIVE_THREADS;
-  if (env === undefined || env === '') return 1;
-  const n = Number(env);
-  if (!Number.isInteger(n) || n < 1 || n > 16) throw new UsageError(`SDE_NATIVE_THREADS: expected an integer from 1 to 16, got '${env}'`);
-  return n;
-}
-
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** The wasm memory as floats (taken after any allocation: growing the memory replaces the buffer). */
@@ -93,11 +86,6 @@ const offsetOf = (backend: WasmBackendLike, t: tf.TensorInfo) => backend.dataIdM
 
 /** Whether the memory is the single-threaded binary's ArrayBuffer (the threaded one's SharedArrayBuffer is not taken). */
 const plainHeap = (backend: WasmBackendLike) => backend.wasm.HEAPU8.buffer instanceof ArrayBuffer;
-
-/** Whether the native kernels can run on these tensors now: installed, on the wasm backend, float32, a plain heap. */
-function nativeKernelsUsable(tensors: tf.Tensor[]): boolean {
-  return nativeMatMulInstalled() && tensors.every((t) => t.dtype === 'float32') && plainHeap(tf.backend() as unknown as WasmBackendLike);
-}
 
 /**
  * The kernel function computing act(op(a) op(b) + bias) for a [..., M, K] and b [..., K, N]
@@ -137,164 +125,134 @@ function nativeMatMul(gemm: NativeGemm, threads: number, args: KernelArgs, fused
   return out;
 }
 
-/** Kernel names of the native elementwise kernels (wasm backend only). */
-const SILU_PARTS = 'SdeSiluParts';
-const SILU_GRAD = 'SdeSiluGrad';
+type KernelFunc = tf.KernelConfig['kernelFunc'];
 
-/**
- * Registers for the wasm backend: SdeSiluParts (z -> [silu(z), sigmoid(z)]), SdeSiluGrad
- * (dy, s, y -> dy (s + (y - y s))), and a native Sin in place of wasm's (scalar there; the per-sample
- * time embedding of a training batch spends ~10% of the step in it).
- */
-function registerElementwiseKernels(gemm: NativeGemm): void {
-  tf.registerKernel({
-    kernelName: SILU_PARTS,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const b = backend as unknown as WasmBackendLike;
-      const z = inputs.z as tf.TensorInfo;
-      const y = b.makeOutput(z.shape, 'float32');
-      const sg = b.makeOutput(z.shape, 'float32');
-      gemm.silu(heapOf(b), offsetOf(b, z), offsetOf(b, y), offsetOf(b, sg), size(z.shape));
-      return [y, sg];
-    },
-  });
-  tf.registerKernel({
-    kernelName: SILU_GRAD,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const b = backend as unknown as WasmBackendLike;
-      const { dy, s, y } = inputs as Record<string, tf.TensorInfo>;
-      const dz = b.makeOutput(dy.shape, 'float32');
-      gemm.siluGrad(heapOf(b), offsetOf(b, dy), offsetOf(b, s), offsetOf(b, y), offsetOf(b, dz), size(dy.shape));
-      return dz;
-    },
-  });
-  const sin = tf.getKernel('Sin', 'wasm');
-  if (sin) {
-    const fallback = sin.kernelFunc;
-    tf.unregisterKernel('Sin', 'wasm');
-    tf.registerKernel({
-      ...sin,
-      kernelFunc: (args) => {
-        const b = args.backend as unknown as WasmBackendLike;
-        const x = args.inputs.x as tf.TensorInfo;
-        if (x.dtype !== 'float32' || !plainHeap(b)) return fallback(args);
-        const out = b.makeOutput(x.shape, 'float32');
-        gemm.sin(heapOf(b), offsetOf(b, x), offsetOf(b, out), size(x.shape));
-        return out;
-      },
-    });
+/** What installNativeKernels did: the products' threads and vector extension, and how to undo it. */
+interface Installed {
+  threads: number;
+  isa: string;
+  /** The stock wasm kernels that were replaced, to register again on uninstall. */
+  replaced: tf.KernelConfig[];
+  /** Names of the kernels added (for the wasm backend). */
+  added: string[];
+}
+
+let installed: Installed | undefined;
+
+/** Replaces the wasm kernel `name` by `make(original)`; false when wasm has no such kernel. */
+function replaceKernel(name: string, make: (original: KernelFunc) => KernelFunc): boolean {
+  const original = tf.getKernel(name, 'wasm');
+  if (!original) return false;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ ...original, kernelFunc: make(original.kernelFunc) });
+  installed!.replaced.push(original);
+  return true;
+}
+
+/** Registers a new wasm kernel. */
+function addKernel(kernelName: string, kernelFunc: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]): void {
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as KernelFunc });
+  installed!.added.push(kernelName);
+}
+
+/** The products: BatchMatMul and _FusedMatMul in place of wasm's, SdeMatMul and SdeDenseSilu (src/ops.ts). */
+function registerProducts(gemm: NativeGemm, threads: number): boolean {
+  for (const [name, fused] of [['BatchMatMul', false], ['_FusedMatMul', true]] as const) {
+    const ok = replaceKernel(name, (fallback) => (args) => nativeMatMul(gemm, threads, args as unknown as KernelArgs, fused) ?? (fallback(args) as tf.TensorInfo));
+    if (!ok) return false;
   }
+  const batchMatMul = installed!.replaced[0].kernelFunc;
+  addKernel(KERNELS.matMul, (args) => nativeMatMul(gemm, threads, args, false) ?? (batchMatMul(args as unknown as Parameters<KernelFunc>[0]) as tf.TensorInfo));
+  addKernel(KERNELS.denseSilu, (args) => {
+    const out = nativeMatMul(gemm, threads, { ...args, attrs: { activation: 'silu' } }, true);
+    if (!out) throw new Error(`${KERNELS.denseSilu}: operands the native product does not take`);
+    return out;
+  });
+  return true;
 }
 
 /**
- * [silu(z), sigmoid(z)] = [z s, s] with s = 1/(1 + e^-z) by one native kernel when the native
- * kernels serve the wasm backend (float32, single-threaded memory); undefined otherwise.
+ * The elementwise kernels: SdeSiluParts, SdeSiluGrad (src/ops.ts) and a native Sin in place of
+ * wasm's (scalar there; the per-sample time embedding of a training batch spends ~10% of the
+ * step in it).
  */
-export function nativeSiluParts(z: tf.Tensor): [tf.Tensor, tf.Tensor] | undefined {
-  if (!nativeKernelsUsable([z])) return undefined;
-  return tf.engine().runKernel(SILU_PARTS, { z }) as unknown as [tf.Tensor, tf.Tensor];
+function registerElementwise(gemm: NativeGemm): void {
+  addKernel(KERNELS.siluParts, ({ inputs, backend: b }) => {
+    const z = inputs.z as tf.TensorInfo;
+    const y = b.makeOutput(z.shape, 'float32');
+    const sg = b.makeOutput(z.shape, 'float32');
+    gemm.silu(heapOf(b), offsetOf(b, z), offsetOf(b, y), offsetOf(b, sg), size(z.shape));
+    return [y, sg];
+  });
+  addKernel(KERNELS.siluGrad, ({ inputs, backend: b }) => {
+    const { dy, s, y } = inputs as Record<string, tf.TensorInfo>;
+    const dz = b.makeOutput(dy.shape, 'float32');
+    gemm.siluGrad(heapOf(b), offsetOf(b, dy), offsetOf(b, s), offsetOf(b, y), offsetOf(b, dz), size(dy.shape));
+    return dz;
+  });
+  replaceKernel('Sin', (fallback) => (args) => {
+    const b = args.backend as unknown as WasmBackendLike;
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype !== 'float32') return fallback(args);
+    const out = b.makeOutput(x.shape, 'float32');
+    gemm.sin(heapOf(b), offsetOf(b, x), offsetOf(b, out), size(x.shape));
+    return out;
+  });
 }
 
-/** dy (s + (y - y s)), the SiLU gradient, by one native kernel when available (as nativeSiluParts); undefined otherwise. */
-export function nativeSiluGrad(dy: tf.Tensor, s: tf.Tensor, y: tf.Tensor): tf.Tensor | undefined {
-  if (s.size !== dy.size || y.size !== dy.size || !nativeKernelsUsable([dy, s, y])) return undefined;
-  return tf.engine().runKernel(SILU_GRAD, { dy, s, y }) as tf.Tensor;
+/** The optimizer kernels SdeAdam and SdeEma (src/ops.ts), with the float32 arithmetic of their plain-tfjs versions. */
+function registerOptimizers(gemm: NativeGemm): void {
+  addKernel(KERNELS.adam, ({ inputs, backend: b, attrs }) => {
+    const { p, g, m, v, factor } = inputs as Record<string, tf.TensorInfo>;
+    const { lr, beta1, beta2, eps } = attrs as Record<string, number>;
+    const outs = [b.makeOutput(p.shape, 'float32'), b.makeOutput(p.shape, 'float32'), b.makeOutput(p.shape, 'float32')];
+    const o = (t: tf.TensorInfo) => offsetOf(b, t);
+    gemm.adam(heapOf(b), o(p), o(g), o(m), o(v), size(p.shape), o(factor), lr, beta1, beta2, eps, o(outs[0]), o(outs[1]), o(outs[2]));
+    return outs;
+  });
+  addKernel(KERNELS.ema, ({ inputs, backend: b, attrs }) => {
+    const { e, p } = inputs as Record<string, tf.TensorInfo>;
+    const out = b.makeOutput(e.shape, 'float32');
+    gemm.ema(heapOf(b), offsetOf(b, e), offsetOf(b, p), size(e.shape), (attrs as Record<string, number>).rate, offsetOf(b, out));
+    return out;
+  });
 }
 
-let installed: { threads: number; isa: string } | undefined;
-
-/** Whether the native kernels serve the wasm backend's products now (transpose flags then cost no extra pass). */
-export function nativeMatMulInstalled(): boolean {
-  return installed !== undefined && tf.getBackend() === 'wasm';
+/** The native kernels in use: the products' thread count and vector extension ('avx512' | 'avx2'), or null. */
+export function nativeKernels(): { threads: number; isa: string } | null {
+  return installed && tf.getBackend() === 'wasm' ? { threads: installed.threads, isa: installed.isa } : null;
 }
 
 /**
- * Whether tf.fused.matMul may be given activation 'silu' now: the native kernels are installed,
- * the wasm backend is in use, and no gradient tape records (tfjs only runs the fused kernel
- * then; under a tape it would apply the activation itself, and knows no 'silu').
+ * Installs the native kernels for the wasm backend when the addon is available: products with
+ * `threads` threads in place of BatchMatMul and _FusedMatMul (cases they do not cover fall back
+ * to the original kernels), Sin, and the kernels of src/ops.ts. Only for the single-threaded wasm
+ * binary (the kernels work on its ArrayBuffer memory). Returns what is installed (already
+ * installed with other threads: reinstalled), or null when the addon is unavailable.
  */
-export function fusedSiluAvailable(): boolean {
-  return nativeMatMulInstalled() && tf.engine().state.gradientDepth === 0;
-}
-
-/**
- * Installs the native kernels on the wasm backend when the addon is available (and SDE_NATIVE
- * is not 0): BatchMatMul and _FusedMatMul (cases they do not cover fall back to the original
- * kernels), Sin, and the SiLU and optimizer kernels. Returns the products' thread count and
- * vector extension, or undefined when nothing was installed.
- */
-export function installNativeMatMul(): { threads: number; isa: string } | undefined {
-  if (installed) return installed;
-  if (process.env.SDE_NATIVE === '0') return undefined;
-  const gemm = loadNativeGemm();
-  if (!gemm) return undefined;
-  const threads = nativeThreads();
-  for (const [kernelName, fused] of [['BatchMatMul', false], ['_FusedMatMul', true]] as const) {
-    const original = tf.getKernel(kernelName, 'wasm');
-    if (!original) return undefined;
-    const fallback = original.kernelFunc;
-    tf.unregisterKernel(kernelName, 'wasm');
-    tf.registerKernel({
-      ...original,
-      kernelFunc: (args) => nativeMatMul(gemm, threads, args as unknown as KernelArgs, fused) ?? (fallback(args) as tf.TensorInfo),
-    });
+export function installNativeKernels(threads: number): { threads: number; isa: string } | null {
+  if (installed && installed.threads !== threads) uninstallNativeKernels();
+  if (!installed) {
+    const gemm = loadNativeGemm();
+    if (!gemm || tf.getBackend() !== 'wasm' || !plainHeap(tf.backend() as unknown as WasmBackendLike)) return null;
+    installed = { threads, isa: gemm.isa(), replaced: [], added: [] };
+    if (!registerProducts(gemm, threads)) {
+      uninstallNativeKernels();
+      return null;
+    }
+    registerElementwise(gemm);
+    registerOptimizers(gemm);
   }
-  registerElementwiseKernels(gemm);
-  registerOptimizerKernels(gemm);
-  installed = { threads, isa: gemm.isa() };
-  return installed;
+  return { threads: installed.threads, isa: installed.isa };
 }
 
-/** Kernel names of the native optimizer kernels (wasm backend only). */
-const ADAM = 'SdeAdam';
-const EMA_KERNEL = 'SdeEma';
-
-/** Registers SdeAdam (p, g, m, v, factor -> p', m', v') and SdeEma (e, p -> e') for the wasm backend. */
-function registerOptimizerKernels(gemm: NativeGemm): void {
-  tf.registerKernel({
-    kernelName: ADAM,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as WasmBackendLike;
-      const { p, g, m, v, factor } = inputs as Record<string, tf.TensorInfo>;
-      const { lr, beta1, beta2, eps } = attrs as Record<string, number>;
-      const outs = [b.makeOutput(p.shape, 'float32'), b.makeOutput(p.shape, 'float32'), b.makeOutput(p.shape, 'float32')];
-      const o = (t: tf.TensorInfo) => offsetOf(b, t);
-      gemm.adam(heapOf(b), o(p), o(g), o(m), o(v), size(p.shape), o(factor), lr, beta1, beta2, eps, o(outs[0]), o(outs[1]), o(outs[2]));
-      return outs;
-    },
-  });
-  tf.registerKernel({
-    kernelName: EMA_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as WasmBackendLike;
-      const { e, p } = inputs as Record<string, tf.TensorInfo>;
-      const out = b.makeOutput(e.shape, 'float32');
-      gemm.ema(heapOf(b), offsetOf(b, e), offsetOf(b, p), size(e.shape), (attrs as Record<string, number>).rate, offsetOf(b, out));
-      return out;
-    },
-  });
-}
-
-/**
- * One Adam step by one native kernel, the arithmetic of src/train/adam.ts with the float32
- * constants rounded the same way: m' = beta1 m + f (1 - beta1) g, v' = beta2 v + f^2 (1 - beta2) g^2,
- * p' = p - lr m' / (sqrt(v') + eps), f the clip factor (a scalar tensor). Returns new tensors
- * [p', m', v'] (the caller assigns them: a weight must become a new tensor, since the wasm backend
- * caches XNNPACK operators with packed weights per tensor), or undefined when the native kernels
- * are not in use.
- */
-export function nativeAdamStep(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, factor: tf.Scalar, lr: number, beta1: number, beta2: number, eps: number): [tf.Tensor, tf.Tensor, tf.Tensor] | undefined {
-  if (g.size !== p.size || m.size !== p.size || v.size !== p.size || !nativeKernelsUsable([p, g, m, v, factor])) return undefined;
-  const attrs = { lr, beta1, beta2, eps } as unknown as tf.NamedAttrMap;
-  return tf.engine().runKernel(ADAM, { p, g, m, v, factor }, attrs) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
-}
-
-/** e - rate (e - p) by one native kernel as a new tensor, or undefined when the native kernels are not in use. */
-export function nativeEmaStep(e: tf.Tensor, p: tf.Tensor, rate: number): tf.Tensor | undefined {
-  if (e.size !== p.size || !nativeKernelsUsable([e, p])) return undefined;
-  return tf.engine().runKernel(EMA_KERNEL, { e, p }, { rate } as unknown as tf.NamedAttrMap) as tf.Tensor;
+/** Restores the stock wasm kernels and removes the native ones (nothing when none are installed). */
+export function uninstallNativeKernels(): void {
+  if (!installed) return;
+  for (const name of installed.added) tf.unregisterKernel(name, 'wasm');
+  for (const original of installed.replaced) {
+    tf.unregisterKernel(original.kernelName, 'wasm');
+    tf.registerKernel(original);
+  }
+  installed = undefined;
 }

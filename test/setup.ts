@@ -1,7 +1,8 @@
 import { beforeAll } from 'vitest';
-import { parseBackendName, selectBackend } from '../src/backend.js';
+import { configureRuntime, runtimeOptionsFromEnv } from '../src/runtime.js';
 
-// Every test file runs on the backend SDE_BACKEND names (auto by default: wasm on a machine without tfjs-node).
+// Every test file runs on the runtime the environment names (SDE_BACKEND, auto by default: wasm
+// on a machine without tfjs-node; SDE_WASM_THREADS; SDE_NATIVE=0 turns the native kernels off).
 beforeAll(async () => {
-  await selectBackend(parseBackendName(process.env.SDE_BACKEND ?? 'auto', 'SDE_BACKEND'));
+  await configureRuntime(runtimeOptionsFromEnv());
 });

@@ -3,6 +3,7 @@ export * from './layers.js';
 export * from './embedding.js';
 export * from './mlp.js';
 export * from './unet.js';
+export * from './network-types.js';
 export * from './network.js';
 export * from './score-model.js';
 export * from './weights-io.js';

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { fusedSiluAvailable, nativeMatMulInstalled, nativeSiluGrad, nativeSiluParts } from '../native.js';
+import { denseSiluForward, matMulT, siluGrad, siluParts } from '../ops.js';
 
 /*
  * Layers as plain functions of tensors, with hand-written gradients where tfjs's automatic ones
  * are slow on the wasm backend: the gradient of matMul uses matMul(transposeA/transposeB), which
- * the wasm kernel runs 7-50x slower than a plain product, so the backward passes below
- * transpose explicitly and call a plain matMul. The wasm backend also has no
+ * the stock wasm kernel runs 7-50x slower than a plain product, so the backward passes below
+ * call matMulT (src/ops.ts), which transposes explicitly unless the backend's product takes the
+ * flags at no cost. The wasm backend also has no
  * Conv2DBackpropFilter kernel and a slow Conv2DBackpropInput; conv3x3's gradients are forward
  * convolutions instead.
  */
@@ -18,29 +19,17 @@ function custom<F>(f: unknown): F {
   return tf.customGrad(f as CustomFn) as unknown as F;
 }
 
-/** x^T y for 2-D x [n, a], y [n, b] -> [a, b]: the transpose flag on the native kernels, else transpose + plain matMul. */
-function matMulTA(x: tf.Tensor, y: tf.Tensor): tf.Tensor2D {
-  if (nativeMatMulInstalled()) return tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D, true, false);
-  return tf.matMul(tf.transpose(x as tf.Tensor2D), y as tf.Tensor2D);
-}
-
 /** Column sums of a 2-D dy [n, b] -> [b], as ones[1, n] dy: a plain matMul is faster than tf.sum over axis 0 on wasm. */
 function sumRows(dy: tf.Tensor): tf.Tensor1D {
   const n = dy.shape[0] as number;
   return tf.matMul(tf.ones([1, n]), dy as tf.Tensor2D).reshape([-1]) as tf.Tensor1D;
 }
 
-/** dy w^T -> [n, a] for dy [n, b], w [a, b] (the transpose flag on the native kernels, which pack B either way). */
-function matMulTB(dy: tf.Tensor, w: tf.Tensor): tf.Tensor2D {
-  if (nativeMatMulInstalled()) return tf.matMul(dy as tf.Tensor2D, w as tf.Tensor2D, false, true);
-  return tf.matMul(dy as tf.Tensor2D, tf.transpose(w as tf.Tensor2D));
-}
-
 const denseOp = custom<(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: Saver) => {
   save([x, w]);
   return {
     value: tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [matMulTB(dy, saved[1]), matMulTA(saved[0], dy), sumRows(dy)],
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [matMulT(dy, saved[1], false, true), matMulT(saved[0], dy, true, false), sumRows(dy)],
   };
 });
 
@@ -49,50 +38,37 @@ export function dense(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return denseOp(x, w, b);
 }
 
-/** dz for y = silu(z) = z sigmoid(z), given s = sigmoid(z) and y: dy (s + y (1 - s)) (one native kernel when available). */
-function siluBackward(dy: tf.Tensor, s: tf.Tensor, y: tf.Tensor): tf.Tensor {
-  return nativeSiluGrad(dy, s, y) ?? tf.mul(dy, tf.add(s, tf.sub(y, tf.mul(y, s))));
-}
-
-/** [silu(z), sigmoid(z)] (one native kernel when available). */
-function siluForward(z: tf.Tensor): [tf.Tensor, tf.Tensor] {
-  const native = nativeSiluParts(z);
-  if (native) return native;
-  const s = tf.sigmoid(z);
-  return [tf.mul(z, s), s];
-}
-
 const denseSiluOp = custom<(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: Saver) => {
   const z = tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b });
-  const [y, s] = siluForward(z);
+  const [y, s] = siluParts(z);
   save([x, w, s, y]);
   return {
     value: y,
     gradFunc: (dy: tf.Tensor, [sx, sw, ss, sy]: tf.Tensor[]) => {
-      const dz = siluBackward(dy, ss, sy);
-      return [matMulTB(dz, sw), matMulTA(sx, dz), sumRows(dz)];
+      const dz = siluGrad(dy, ss, sy);
+      return [matMulT(dz, sw, false, true), matMulT(sx, dz, true, false), sumRows(dz)];
     },
   };
 });
 
 /**
- * silu(x w + b), fused with its gradient; without a gradient tape on the native kernels, one
- * fused product with the activation in its epilogue (src/native.ts).
+ * silu(x w + b), with its gradient under a gradient tape; without one, the forward op alone
+ * (one product with the activation in its epilogue where the backend has that kernel).
  */
 export function denseSilu(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  if (fusedSiluAvailable()) return tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation: 'silu' as 'linear' }) as tf.Tensor2D;
+  if (tf.engine().state.gradientDepth === 0) return denseSiluForward(x, w, b);
   return denseSiluOp(x, w, b);
 }
 
 const denseAddSiluOp = custom<(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor2D>((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, c: tf.Tensor, save: Saver) => {
   const z = tf.add(tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }), c);
-  const [y, s] = siluForward(z);
+  const [y, s] = siluParts(z);
   save([x, w, s, y]);
   return {
     value: y,
     gradFunc: (dy: tf.Tensor, [sx, sw, ss, sy]: tf.Tensor[]) => {
-      const dz = siluBackward(dy, ss, sy);
-      return [matMulTB(dz, sw), matMulTA(sx, dz), sumRows(dz), dz];
+      const dz = siluGrad(dy, ss, sy);
+      return [matMulT(dz, sw, false, true), matMulT(sx, dz, true, false), sumRows(dz), dz];
     },
   };
 });
@@ -103,9 +79,9 @@ export function denseAddSilu(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, c: tf.Ten
 }
 
 const siluOp = custom<(x: tf.Tensor) => tf.Tensor>((x: tf.Tensor, save: Saver) => {
-  const [y, s] = siluForward(x);
+  const [y, s] = siluParts(x);
   save([s, y]);
-  return { value: y, gradFunc: (dy: tf.Tensor, [ss, sy]: tf.Tensor[]) => [siluBackward(dy, ss, sy)] };
+  return { value: y, gradFunc: (dy: tf.Tensor, [ss, sy]: tf.Tensor[]) => [siluGrad(dy, ss, sy)] };
 });
 
 /** SiLU (swish): x sigmoid(x). */
@@ -182,7 +158,7 @@ const conv1x1Op = custom<(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor
     value: tf.fused.matMul({ a: x2 as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }).reshape([B, H, W, Co]) as tf.Tensor4D,
     gradFunc: (dy: tf.Tensor, [sx, sw]: tf.Tensor[]) => {
       const dy2 = dy.reshape([B * H * W, Co]);
-      return [matMulTB(dy2, sw).reshape([B, H, W, C]), matMulTA(sx, dy2), biasGrad(dy as tf.Tensor4D)];
+      return [matMulT(dy2, sw, false, true).reshape([B, H, W, C]), matMulT(sx, dy2, true, false), biasGrad(dy as tf.Tensor4D)];
     },
   };
 });

@@ -1,28 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkEmbeddingConfig, checkNumClasses, DEFAULT_SINUSOIDAL, embeddingSpecs, labelEmbedding, labelEmbeddingSpecs, timeEmbedding, type TimeEmbeddingConfig } from './embedding.js';
+import { checkEmbeddingConfig, checkNumClasses, DEFAULT_SINUSOIDAL, embeddingSpecs, labelEmbedding, labelEmbeddingSpecs, timeEmbedding } from './embedding.js';
 import { dense, denseAddSilu, denseSilu } from './layers.js';
-import type { Network } from './network.js';
+import type { MLPConfig, Network } from './network-types.js';
 import type { ParamSpec, Params } from './params.js';
 
-/**
- * MLP for vector data x [B, D] -> [B, D]: `hidden` SiLU layers and a linear output layer
- * (initialized to zero, so a fresh eps-model predicts 0). The time embedding enters either
- * concatenated to the input ('concat') or, projected to each hidden width by one matMul,
- * added to every hidden pre-activation ('add'). With `numClasses` = K, a learned label
- * embedding c(y) (K + 1 rows, the last the null label) is added to the time embedding first:
- * e = e(t) + c(y), then concatenated or projected as above. With one t for the whole batch (a
- * sampler's step), the concatenation is never formed: its part of the first layer is one row
- * e W0[dim:] + b0, added as that layer's bias.
- */
-export interface MLPConfig {
-  arch: 'mlp';
-  dim: number;
-  hidden: number[];
-  embedding: TimeEmbeddingConfig;
-  timeConditioning: 'concat' | 'add';
-  /** Class-conditional with labels 0..numClasses-1 (and the null label numClasses); absent: unconditional. */
-  numClasses?: number;
-}
+export type { MLPConfig } from './network-types.js';
 
 /**
  * The default MLP: 3 SiLU layers of 128 with the sinusoidal (DDPM) time embedding concatenated to
@@ -43,6 +25,7 @@ function zeros(name: string, shape: number[]): ParamSpec {
   return { name, shape, init: { kind: 'zeros' }, trainable: true };
 }
 
+/** The MLP `config` describes (see MLPConfig), as a Network. */
 export function createMLP(config: MLPConfig): Network {
   const { dim, hidden, embedding, timeConditioning, numClasses } = config;
   if (!(Number.isInteger(dim) && dim >= 1)) throw new Error(`mlp: dim must be a positive integer, got ${dim}`);

@@ -1,56 +1,43 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkEmbeddingConfig, checkNumClasses, DEFAULT_SINUSOIDAL, embeddingSpecs, labelEmbedding, labelEmbeddingSpecs, timeEmbedding, type TimeEmbeddingConfig } from './embedding.js';
+import { checkEmbeddingConfig, checkNumClasses, DEFAULT_SINUSOIDAL, embeddingSpecs, labelEmbedding, labelEmbeddingSpecs, timeEmbedding } from './embedding.js';
 import { avgPool2, conv1x1, conv3x3, dense, denseSilu, groupNorm, silu, upsample2 } from './layers.js';
-import type { Network } from './network.js';
+import type { Network, UNetConfig } from './network-types.js';
 import type { ParamSpec, Params } from './params.js';
 
-/**
- * A small U-Net for images x [B, H, W, C] (H, W even; 28x28x1 for MNIST) with two resolutions:
- *
- *   conv_in -> res(c) ---------------------------------------------------- concat -> res(c) -> out
- *                 \-> avgpool 2 -> res(2c) -> res(2c) (middle) -> concat -> res(2c) -> upsample 2 /
- *                                     \------------------------------/
- *
- * Each residual block: GroupNorm, SiLU, conv3x3, + projected time embedding, GroupNorm, SiLU,
- * conv3x3, + skip (a 1x1 conv where the channel count changes). The time embedding goes through
- * a two-layer SiLU MLP of width 4c first. The output conv starts at zero. With `numClasses` = K,
- * a learned label embedding c(y) (K + 1 rows, the last the null label) is added to the time
- * embedding before that MLP, e = e(t) + c(y), as in the class-conditional DDPM U-Nets.
- * With `patch` = p > 1 the image is first folded into p x p patches (space to depth,
- * [H, W, C] -> [H/p, W/p, p^2 C]), the U-Net runs at that resolution and the output is
- * unfolded again: p^2 times fewer positions for every convolution, as patchified diffusion
- * models do (DiT), at some cost in detail.
- */
-export interface UNetConfig {
-  arch: 'unet';
-  /** Per-sample shape [H, W, C]. */
-  shape: [number, number, number];
-  /** Channels at full resolution (doubled at half resolution). */
-  channels: number;
-  groups: number;
-  embedding: TimeEmbeddingConfig;
-  /** Side of the square patches folded into channels before the first convolution (default 1). */
-  patch?: number;
-  /** Class-conditional with labels 0..numClasses-1 (and the null label numClasses); absent: unconditional. */
-  numClasses?: number;
-}
+export type { UNetConfig } from './network-types.js';
 
+/** The default U-Net for images of `shape`: 16 channels at full resolution, 4 groups, the sinusoidal time embedding. */
 export function defaultUNetConfig(shape: [number, number, number], overrides: Partial<Omit<UNetConfig, 'arch' | 'shape'>> = {}): UNetConfig {
   return { arch: 'unet', shape, channels: 16, groups: 4, embedding: DEFAULT_SINUSOIDAL, ...overrides };
 }
 
+/** A residual block's name and channel counts. */
 interface Block {
   name: string;
   cin: number;
   cout: number;
 }
 
-export function createUNet(config: UNetConfig): Network {
+/** The sizes a U-Net config implies, checked. */
+interface UNetDims {
+  /** Patch side. */
+  P: number;
+  /** Channels the network proper sees: imageC P^2, at (H / P) x (W / P). */
+  C: number;
+  /** Channels at full resolution. */
+  c: number;
+  /** GroupNorm groups. */
+  G: number;
+  /** Width of the time-embedding MLP, 4c. */
+  T: number;
+  blocks: Record<'down0' | 'down1' | 'mid' | 'up1' | 'up0', Block>;
+}
+
+/** Checks a U-Net config (shapes, patch, channels, groups, embedding, classes) and derives its sizes. */
+function unetDims(config: UNetConfig): UNetDims {
   const [imageH, imageW, imageC] = config.shape;
   const P = config.patch ?? 1;
   if (!(Number.isInteger(P) && P >= 1)) throw new Error(`unet: patch must be a positive integer, got ${P}`);
-  // The network proper sees C = imageC P^2 channels at (imageH / P) x (imageW / P).
-  const C = imageC * P * P;
   const c = config.channels;
   const G = config.groups;
   if (!([imageH, imageW, imageC].every((v) => Number.isInteger(v) && v >= 1) && imageH % (2 * P) === 0 && imageW % (2 * P) === 0)) {
@@ -60,33 +47,8 @@ export function createUNet(config: UNetConfig): Network {
     throw new Error(`unet: channels (${c}) must be a positive multiple of groups (${G})`);
   }
   checkEmbeddingConfig(config.embedding);
-  const numClasses = config.numClasses;
-  checkNumClasses(numClasses, 'unet');
-  const E = config.embedding.dim;
-  const T = 4 * c;
-  const specs: ParamSpec[] = [...embeddingSpecs(config.embedding)];
-  if (numClasses !== undefined) specs.push(...labelEmbeddingSpecs(numClasses, E));
-  const conv = (name: string, cin: number, cout: number, zero = false): void => {
-    const fanIn = 9 * cin;
-    const fanOut = 9 * cout;
-    specs.push(
-      { name: `${name}.w`, shape: [3, 3, cin, cout], init: zero ? { kind: 'zeros' } : { kind: 'glorot', fanIn, fanOut }, trainable: true },
-      { name: `${name}.b`, shape: [cout], init: { kind: 'zeros' }, trainable: true },
-    );
-  };
-  const lin = (name: string, cin: number, cout: number): void => {
-    specs.push(
-      { name: `${name}.w`, shape: [cin, cout], init: { kind: 'glorot', fanIn: cin, fanOut: cout }, trainable: true },
-      { name: `${name}.b`, shape: [cout], init: { kind: 'zeros' }, trainable: true },
-    );
-  };
-  const norm = (name: string, ch: number): void => {
-    specs.push(
-      { name: `${name}.gamma`, shape: [ch], init: { kind: 'ones' }, trainable: true },
-      { name: `${name}.beta`, shape: [ch], init: { kind: 'zeros' }, trainable: true },
-    );
-  };
-  const blocks: Record<string, Block> = {
+  checkNumClasses(config.numClasses, 'unet');
+  const blocks = {
     down0: { name: 'down0', cin: c, cout: c },
     down1: { name: 'down1', cin: c, cout: 2 * c },
     mid: { name: 'mid', cin: 2 * c, cout: 2 * c },
@@ -96,6 +58,27 @@ export function createUNet(config: UNetConfig): Network {
   for (const b of Object.values(blocks)) {
     if (b.cin % G !== 0) throw new Error(`unet: ${b.cin} channels do not split into ${G} groups`);
   }
+  return { P, C: imageC * P * P, c, G, T: 4 * c, blocks };
+}
+
+/** The U-Net's parameters: embeddings, the time MLP, conv_in, the residual blocks, the output norm and (zero) conv. */
+function unetSpecs(config: UNetConfig, { C, c, T, blocks }: UNetDims): ParamSpec[] {
+  const E = config.embedding.dim;
+  const specs: ParamSpec[] = [...embeddingSpecs(config.embedding)];
+  if (config.numClasses !== undefined) specs.push(...labelEmbeddingSpecs(config.numClasses, E));
+  const param = (name: string, shape: number[], init: ParamSpec['init']) => specs.push({ name, shape, init, trainable: true });
+  const conv = (name: string, cin: number, cout: number, zero = false): void => {
+    param(`${name}.w`, [3, 3, cin, cout], zero ? { kind: 'zeros' } : { kind: 'glorot', fanIn: 9 * cin, fanOut: 9 * cout });
+    param(`${name}.b`, [cout], { kind: 'zeros' });
+  };
+  const lin = (name: string, cin: number, cout: number): void => {
+    param(`${name}.w`, [cin, cout], { kind: 'glorot', fanIn: cin, fanOut: cout });
+    param(`${name}.b`, [cout], { kind: 'zeros' });
+  };
+  const norm = (name: string, ch: number): void => {
+    param(`${name}.gamma`, [ch], { kind: 'ones' });
+    param(`${name}.beta`, [ch], { kind: 'zeros' });
+  };
   lin('temb.l0', E, T);
   lin('temb.l1', T, T);
   conv('conv_in', C, c);
@@ -109,37 +92,55 @@ export function createUNet(config: UNetConfig): Network {
   }
   norm('out.gn', c);
   conv('out.conv', c, C, true);
+  return specs;
+}
 
-  function resBlock(params: Params, b: Block, x: tf.Tensor4D, temb: tf.Tensor2D): tf.Tensor4D {
-    const p = (k: string) => params[`${b.name}.${k}`];
-    let h = silu(groupNorm(x, p('gn0.gamma'), p('gn0.beta'), G)) as tf.Tensor4D;
-    h = conv3x3(h, p('conv0.w'), p('conv0.b'));
-    const bias = dense(temb, p('temb.w'), p('temb.b')).reshape([-1, 1, 1, b.cout]);
-    h = tf.add(h, bias) as tf.Tensor4D;
-    h = silu(groupNorm(h, p('gn1.gamma'), p('gn1.beta'), G)) as tf.Tensor4D;
-    h = conv3x3(h, p('conv1.w'), p('conv1.b'));
-    const skip = b.cin === b.cout ? x : conv1x1(x, p('skip.w'), p('skip.b'));
-    return tf.add(h, skip) as tf.Tensor4D;
-  }
+/** One residual block: GroupNorm, SiLU, conv3x3, + projected time embedding, GroupNorm, SiLU, conv3x3, + skip. */
+function resBlock(params: Params, b: Block, G: number, x: tf.Tensor4D, temb: tf.Tensor2D): tf.Tensor4D {
+  const p = (k: string) => params[`${b.name}.${k}`];
+  let h = silu(groupNorm(x, p('gn0.gamma'), p('gn0.beta'), G)) as tf.Tensor4D;
+  h = conv3x3(h, p('conv0.w'), p('conv0.b'));
+  const bias = dense(temb, p('temb.w'), p('temb.b')).reshape([-1, 1, 1, b.cout]);
+  h = tf.add(h, bias) as tf.Tensor4D;
+  h = silu(groupNorm(h, p('gn1.gamma'), p('gn1.beta'), G)) as tf.Tensor4D;
+  h = conv3x3(h, p('conv1.w'), p('conv1.b'));
+  const skip = b.cin === b.cout ? x : conv1x1(x, p('skip.w'), p('skip.b'));
+  return tf.add(h, skip) as tf.Tensor4D;
+}
+
+/** The time (and label) embedding through the two-layer SiLU MLP: [B, 4c]. */
+function unetEmbedding(params: Params, t: tf.Tensor, labels: tf.Tensor | undefined, B: number, numClasses: number | undefined): tf.Tensor2D {
+  const tEmb = timeEmbedding(params, t, B);
+  const emb = numClasses === undefined ? tEmb : tf.add(tEmb, labelEmbedding(params, labels, B, numClasses));
+  return silu(dense(denseSilu(emb, params['temb.l0.w'], params['temb.l0.b']), params['temb.l1.w'], params['temb.l1.b'])) as tf.Tensor2D;
+}
+
+/** The U-Net proper on (folded) images x [B, h, w, C]: two resolutions with skip connections. */
+function unetBody(params: Params, { G, blocks }: UNetDims, x: tf.Tensor4D, temb: tf.Tensor2D): tf.Tensor4D {
+  const h0 = conv3x3(x, params['conv_in.w'], params['conv_in.b']);
+  const s0 = resBlock(params, blocks.down0, G, h0, temb);
+  const s1 = resBlock(params, blocks.down1, G, avgPool2(s0), temb);
+  const m = resBlock(params, blocks.mid, G, s1, temb);
+  const u1 = resBlock(params, blocks.up1, G, tf.concat([m, s1], 3), temb);
+  const u0 = resBlock(params, blocks.up0, G, tf.concat([upsample2(u1), s0], 3), temb);
+  const out = silu(groupNorm(u0, params['out.gn.gamma'], params['out.gn.beta'], G)) as tf.Tensor4D;
+  return conv3x3(out, params['out.conv.w'], params['out.conv.b']);
+}
+
+/** The U-Net `config` describes (see UNetConfig), as a Network. */
+export function createUNet(config: UNetConfig): Network {
+  const dims = unetDims(config);
+  const specs = unetSpecs(config, dims);
+  const [imageH, imageW, imageC] = config.shape;
+  const { P } = dims;
 
   function apply(params: Params, x: tf.Tensor, t: tf.Tensor, labels?: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       if (x.rank !== 4 || x.shape[1] !== imageH || x.shape[2] !== imageW || x.shape[3] !== imageC) {
         throw new Error(`unet: expected input [batch, ${imageH}, ${imageW}, ${imageC}], got [${x.shape}]`);
       }
-      const B = x.shape[0];
-      const tEmb = timeEmbedding(params, t, B);
-      const emb = numClasses === undefined ? tEmb : tf.add(tEmb, labelEmbedding(params, labels, B, numClasses));
-      const temb = silu(dense(denseSilu(emb, params['temb.l0.w'], params['temb.l0.b']), params['temb.l1.w'], params['temb.l1.b'])) as tf.Tensor2D;
-      const h0 = conv3x3(P === 1 ? (x as tf.Tensor4D) : foldPatches(x as tf.Tensor4D, P), params['conv_in.w'], params['conv_in.b']);
-      const s0 = resBlock(params, blocks.down0, h0, temb);
-      const s1 = resBlock(params, blocks.down1, avgPool2(s0), temb);
-      const m = resBlock(params, blocks.mid, s1, temb);
-      const u1 = resBlock(params, blocks.up1, tf.concat([m, s1], 3), temb);
-      const up = upsample2(u1);
-      const u0 = resBlock(params, blocks.up0, tf.concat([up, s0], 3), temb);
-      const out = silu(groupNorm(u0, params['out.gn.gamma'], params['out.gn.beta'], G)) as tf.Tensor4D;
-      const y = conv3x3(out, params['out.conv.w'], params['out.conv.b']);
+      const temb = unetEmbedding(params, t, labels, x.shape[0], config.numClasses);
+      const y = unetBody(params, dims, P === 1 ? (x as tf.Tensor4D) : foldPatches(x as tf.Tensor4D, P), temb);
       return P === 1 ? y : unfoldPatches(y, P);
     });
   }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerState } from '../models/checkpoint.js';
-import { nativeAdamStep } from '../native.js';
+import { adamStep } from '../ops.js';
 
 /**
  * Adam (Kingma & Ba 2015) with linear learning-rate warm-up and clipping by the global gradient
@@ -28,7 +28,7 @@ export class Adam {
   step: number;
   readonly m: Record<string, tf.Variable> = {};
   readonly v: Record<string, tf.Variable> = {};
-  private readonly consts: Record<'b1' | 'b2' | 'eps' | 'clip', tf.Scalar>;
+  private readonly clip: tf.Scalar;
 
   /**
    * `params` gives the names and shapes of the trainable parameters; `state` (from a checkpoint)
@@ -53,12 +53,7 @@ export class Adam {
       this.m[name] = tf.tidy(() => tf.variable(sm ? tf.clone(sm) : tf.zerosLike(p), false));
       this.v[name] = tf.tidy(() => tf.variable(sv ? tf.clone(sv) : tf.zerosLike(p), false));
     }
-    this.consts = {
-      b1: tf.keep(tf.scalar(c.beta1)),
-      b2: tf.keep(tf.scalar(c.beta2)),
-      eps: tf.keep(tf.scalar(c.epsilon)),
-      clip: tf.keep(tf.scalar(c.gradClip > 0 && Number.isFinite(c.gradClip) ? c.gradClip : Infinity)),
-    };
+    this.clip = tf.keep(tf.scalar(c.gradClip > 0 && Number.isFinite(c.gradClip) ? c.gradClip : Infinity));
   }
 
   /** The (warmed-up) learning rate of update n. */
@@ -80,25 +75,14 @@ export class Adam {
       const norm = tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k]))))) as tf.Scalar;
       // factor = clip / max(norm, clip) folded into the moment coefficients.
       const clipping = Number.isFinite(this.config.gradClip) && this.config.gradClip > 0;
-      const factor = clipping ? tf.div(this.consts.clip, tf.maximum(norm, this.consts.clip)) : tf.scalar(1);
-      const c1 = tf.mul(factor, 1 - beta1);
-      const c2 = tf.mul(tf.square(factor), 1 - beta2);
-      const lr = tf.scalar(-lrT);
+      const factor = clipping ? (tf.div(this.clip, tf.maximum(norm, this.clip)) as tf.Scalar) : tf.scalar(1);
+      const step = { lr: lrT, beta1, beta2, eps: this.config.epsilon };
       for (const k of names) {
-        const g = grads[k];
-        const m = this.m[k];
-        const v = this.v[k];
-        // One native kernel when available, else tensor ops; either way new tensors are assigned.
-        const native = nativeAdamStep(vars[k], g, m, v, factor as tf.Scalar, lrT, beta1, beta2, this.config.epsilon);
-        if (native) {
-          vars[k].assign(native[0]);
-          m.assign(native[1]);
-          v.assign(native[2]);
-          continue;
-        }
-        m.assign(tf.add(tf.mul(m, this.consts.b1), tf.mul(g, c1)));
-        v.assign(tf.add(tf.mul(v, this.consts.b2), tf.mul(tf.square(g), c2)));
-        vars[k].assign(tf.add(vars[k], tf.mul(lr, tf.div(m, tf.add(tf.sqrt(v), this.consts.eps)))));
+        // New tensors are assigned (see adamStep).
+        const [p, m, v] = adamStep(vars[k], grads[k], this.m[k], this.v[k], factor, step);
+        vars[k].assign(p);
+        this.m[k].assign(m);
+        this.v[k].assign(v);
       }
       return norm;
     });
@@ -121,6 +105,6 @@ export class Adam {
       this.m[k].dispose();
       this.v[k].dispose();
     }
-    for (const c of Object.values(this.consts)) c.dispose();
+    this.clip.dispose();
   }
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Params } from '../models/params.js';
-import { nativeEmaStep } from '../native.js';
+import { emaStep } from '../ops.js';
 
 /**
  * Exponential moving average of parameters, as used for sampling (Song & Ermon 2020):
@@ -29,11 +29,7 @@ export class EMA {
   update(params: Params, n: number): void {
     const keep = this.decayAt(n);
     tf.tidy(() => {
-      const rate = tf.scalar(1 - keep);
-      for (const [k, s] of Object.entries(this.shadow)) {
-        // One native kernel when available, else tensor ops.
-        s.assign(nativeEmaStep(s, params[k], 1 - keep) ?? tf.sub(s, tf.mul(rate, tf.sub(s, params[k]))));
-      }
+      for (const [k, s] of Object.entries(this.shadow)) s.assign(emaStep(s, params[k], 1 - keep));
     });
   }
 

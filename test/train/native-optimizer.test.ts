@@ -1,15 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, test } from 'vitest';
-import { selectBackend } from '../../src/backend.js';
-import { nativeAdamStep, nativeEmaStep } from '../../src/native.js';
+import { afterAll, describe, expect, test } from 'vitest';
+import { adamStep, emaStep } from '../../src/ops.js';
+import { configureRuntime, runtimeOptionsFromEnv } from '../../src/runtime.js';
 import { Adam } from '../../src/train/adam.js';
 import { EMA } from '../../src/train/ema.js';
 
 /*
- * With the native kernels installed, one kernel computes each parameter's Adam step and EMA
- * update. Their results must be bitwise the float32 arithmetic of src/train/adam.ts and ema.ts,
- * emulated here on the host with Math.fround after every operation; and an updated weight must
- * be a new tensor, since the wasm backend caches convolution operators with packed weights.
+ * The Adam and EMA ops (src/ops.ts) run one native kernel per parameter where the native
+ * kernels are installed, else plain tfjs. Either way their results must be bitwise the float32
+ * arithmetic emulated here on the host with Math.fround after every operation; and an updated
+ * weight must be a new tensor, since the wasm backend caches convolution operators with packed
+ * weights.
  */
 function values(n: number, seed: number, scale = 1): Float32Array {
   let s = seed >>> 0;
@@ -21,29 +22,31 @@ function values(n: number, seed: number, scale = 1): Float32Array {
 
 const f = Math.fround;
 
-describe('native Adam and EMA kernels', () => {
-  test('one Adam step and one EMA update equal the float32 arithmetic of the tensor versions, bitwise', async () => {
-    const info = await selectBackend('auto');
+afterAll(async () => {
+  await configureRuntime(runtimeOptionsFromEnv());
+});
+
+describe('Adam and EMA ops, native kernels on and off', () => {
+  test.each([true, false])('native %s: one Adam step and one EMA update equal the float32 arithmetic, bitwise', async (native) => {
+    await configureRuntime({ ...runtimeOptionsFromEnv(), native });
     const n = 777;
     const [p, g, m, v, e] = [values(n, 1), values(n, 2, 3), values(n, 3, 0.1), values(n, 4, 0.01).map(Math.abs), values(n, 5)];
     const factor = 0.8125;
     const [lr, beta1, beta2, eps, rate] = [2.5e-3, 0.9, 0.999, 1e-8, 0.001];
-    const native = tf.tidy(() => {
+    const got = tf.tidy(() => {
       const t = (a: Float32Array) => tf.tensor1d(a);
-      const adam = nativeAdamStep(t(p), t(g), t(m), t(v), tf.scalar(factor), lr, beta1, beta2, eps);
-      const ema = nativeEmaStep(t(e), t(p), rate);
-      return adam && ema ? [...adam, ema].map((x) => x.dataSync()) : undefined;
+      const adam = adamStep(t(p), t(g), t(m), t(v), tf.scalar(factor), { lr, beta1, beta2, eps });
+      const ema = emaStep(t(e), t(p), rate);
+      return [...adam, ema].map((x) => x.dataSync());
     });
-    expect(native !== undefined).toBe(info.nativeMatMul !== null);
-    if (!native) return;
     const c1 = f(f(factor) * f(1 - beta1));
     const c2 = f(f(f(factor) * f(factor)) * f(1 - beta2));
     for (let i = 0; i < n; i++) {
       const mi = f(f(m[i] * f(beta1)) + f(g[i] * c1));
       const vi = f(f(v[i] * f(beta2)) + f(f(g[i] * g[i]) * c2));
       const pi = f(p[i] + f(f(-lr) * f(mi / f(f(Math.sqrt(vi)) + f(eps)))));
-      expect([native[0][i], native[1][i], native[2][i]]).toEqual([pi, mi, vi]);
-      expect(native[3][i]).toBe(f(e[i] - f(f(rate) * f(e[i] - p[i]))));
+      expect([got[0][i], got[1][i], got[2][i]]).toEqual([pi, mi, vi]);
+      expect(got[3][i]).toBe(f(e[i] - f(f(rate) * f(e[i] - p[i]))));
     }
   });
 

@@ -7,9 +7,9 @@
  * `tf`: use it (rather than a second copy of tfjs) to build inputs and score functions.
  *
  * ```ts
- * import { integrate, makeSDE, mixtureScore, selectBackend } from 'sde';
+ * import { configureRuntime, integrate, makeSDE, mixtureScore } from 'sde';
  *
- * await selectBackend('auto');
+ * await configureRuntime({ backend: 'auto' });
  * const sde = makeSDE({ sde: 'vp' });
  * const score = mixtureScore(sde, { weights: [0.5, 0.5], means: [[-2, 0], [2, 0]], stds: [0.3, 0.3] });
  * const { x, nfe } = integrate(sde, score, 'ode-heun', { shape: [1000, 2], steps: 50, seed: 1 });
@@ -20,9 +20,11 @@
  * @packageDocumentation
  */
 
-// Runtime: the tfjs instance, backend selection, the package version, errors.
+// Runtime: the tfjs instance, its set-up (backend, threads, native kernels), the package version, errors.
 export * as tf from '@tensorflow/tfjs';
-export { BACKEND_NAMES, parseBackendName, selectBackend } from './backend.js';
+export { configureRuntime, runtimeOptionsFromEnv } from './runtime.js';
+export type { RuntimeOptions } from './runtime.js';
+export { BACKEND_NAMES, describeBackend, parseBackendName } from './backend.js';
 export type { BackendInfo, BackendName } from './backend.js';
 export { UsageError } from './errors.js';
 export { packageVersion } from './version.js';
@@ -53,6 +55,7 @@ export { SOLVER_NAMES } from './solvers/registry.js';
 export type { GridKind, Imputation, IntegrateOptions, NoiseSampler, SolveResult, SolverInfo, SolverName, SolverOptions } from './solvers/types.js';
 export { DEFAULT_EPS, logSnrAt, timeAtLogSnr, timeGrid } from './solvers/grids.js';
 export { seededNoise } from './solvers/common.js';
+export { mixSeed, normalArray, Rng } from './random.js';
 
 // Score models: networks (MLP, U-Net), the score-model wrapper, checkpoints (save, load),
 // classifier-free guidance for class-conditional models.
@@ -60,11 +63,9 @@ export { createModel, defaultModelConfig, defaultNetworkConfig } from './models/
 export { PARAMETERIZATIONS, ScoreModel } from './models/score-model.js';
 export type { EpsFn, InputScaling, ModelConfig, Parameterization } from './models/score-model.js';
 export { createNetwork } from './models/network.js';
-export type { Network, NetworkConfig } from './models/network.js';
+export type { MLPConfig, Network, NetworkConfig, UNetConfig } from './models/network-types.js';
 export { defaultMLPConfig } from './models/mlp.js';
-export type { MLPConfig } from './models/mlp.js';
 export { defaultUNetConfig } from './models/unet.js';
-export type { UNetConfig } from './models/unet.js';
 export type { TimeEmbeddingConfig } from './models/embedding.js';
 export { countParams, disposeParams, initParams } from './models/params.js';
 export type { ParamInit, ParamSpec, Params } from './models/params.js';
@@ -92,9 +93,12 @@ export { loadMnist, MNIST_SPLITS } from './data/mnist.js';
 export type { MnistOptions, MnistSplit } from './data/mnist.js';
 
 // Training: the training loop (denoising score matching or the DDPM objective, Adam, EMA, checkpoints).
-export { defaultSettings, train } from './train/loop.js';
+export { train } from './train/loop.js';
+export { defaultSettings } from './train/settings.js';
 export { CHANGEABLE_ON_RESUME, DEFAULT_P_UNCOND, TRAIN_SCHEMA } from './train/options.js';
-export type { LogEntry, SettingChange, TrainOptions, TrainResult, TrainSettings } from './train/loop.js';
+export type { TrainResult } from './train/loop.js';
+export type { LogEntry } from './train/logger.js';
+export type { SettingChange, TrainOptions, TrainSettings } from './train/settings.js';
 export { DEFAULT_TRAIN_EPS, OBJECTIVES, WEIGHTINGS } from './train/losses.js';
 export type { Objective, Weighting } from './train/losses.js';
 export type { Adam, AdamConfig } from './train/adam.js';

@@ -89,17 +89,30 @@ export class Rng {
       this.spare = undefined;
       return s;
     }
+    const [z0, z1] = this.normalPair();
+    this.spare = z1;
+    return z0;
+  }
+
+  /** Two independent standard normals by the Box-Muller transform: sqrt(-2 log u) (cos, sin)(2 pi v). */
+  private normalPair(): [number, number] {
     let u = 0;
     while (u === 0) u = this.next();
     const v = this.next();
     const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
+    return [r * Math.cos(2 * Math.PI * v), r * Math.sin(2 * Math.PI * v)];
   }
 
-  /** Fills `out` with standard normals (or N(mean, std^2)). */
+  /** Fills `out` with standard normals (or N(mean, std^2)): the values successive normal() calls give. */
   fillNormal<A extends Float32Array | Float64Array>(out: A, mean = 0, std = 1): A {
-    for (let i = 0; i < out.length; i++) out[i] = mean + std * this.normal();
+    let i = 0;
+    if (this.spare !== undefined && out.length > 0) out[i++] = mean + std * this.normal();
+    for (; i + 1 < out.length; i += 2) {
+      const [z0, z1] = this.normalPair();
+      out[i] = mean + std * z0;
+      out[i + 1] = mean + std * z1;
+    }
+    if (i < out.length) out[i] = mean + std * this.normal();
     return out;
   }
 

@@ -23,6 +23,13 @@ describe('the seeded generator', () => {
     const rz = new Rng(7);
     for (let i = 0; i < 21; i++) expect(z()).toBe(rz.normal());
     expect(Array.from(normalArray(9, 7))).toEqual(Array.from(new Rng(7).fillNormal(new Float32Array(9))));
+    // fillNormal continues the stream of normal(), whatever the lengths (odd ones leave a spare).
+    const filled = new Rng(3);
+    const single = new Rng(3);
+    for (const len of [3, 1, 4, 0, 5, 2]) {
+      const got = filled.fillNormal(new Float64Array(len));
+      expect(Array.from(got)).toEqual(Array.from({ length: len }, () => single.normal()));
+    }
   });
 
   test('mixSeed: different parts, orders and lengths give different seeds; the same parts the same', () => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { mixSeed, Rng } from '../random.js';
 
 /** A network's parameters by name (tf.Variables while training, plain tensors when loaded). */
 export type Params = Record<string, tf.Tensor>;
@@ -20,17 +21,19 @@ export interface ParamSpec {
   trainable: boolean;
 }
 
-/** Fresh tensors for every spec; random inits are seeded (tf's host-side seeded generators). */
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Fresh tensors for every spec; random inits are seeded: spec i draws from new Rng(mixSeed(seed, i)). */
 export function initParams(specs: readonly ParamSpec[], seed: number): Params {
   const out: Params = {};
   specs.forEach((spec, i) => {
-    const s = (Math.imul(seed | 0, 0x9e3779b1) + Math.imul(i + 1, 0x85ebca6b)) >>> 0;
+    const rng = new Rng(mixSeed(seed, i));
     const init = spec.init;
     out[spec.name] = tf.tidy(() => {
       switch (init.kind) {
         case 'glorot': {
           const limit = Math.sqrt(6 / (init.fanIn + init.fanOut));
-          return tf.randomUniform(spec.shape, -limit, limit, 'float32', s);
+          return tf.tensor(rng.fillUniform(new Float32Array(size(spec.shape)), -limit, limit), spec.shape, 'float32');
         }
         case 'zeros':
           return tf.zeros(spec.shape);
@@ -38,8 +41,9 @@ export function initParams(specs: readonly ParamSpec[], seed: number): Params {
           return tf.ones(spec.shape);
         case 'normal': {
           const tile = init.tile ?? 1;
-          if (tile === 1) return tf.randomNormal(spec.shape, 0, init.std, 'float32', s);
-          const part = tf.randomNormal([spec.shape[0] / tile, ...spec.shape.slice(1)], 0, init.std, 'float32', s);
+          const shape = [spec.shape[0] / tile, ...spec.shape.slice(1)];
+          const part = tf.tensor(rng.fillNormal(new Float32Array(size(shape)), 0, init.std), shape, 'float32');
+          if (tile === 1) return part;
           return tf.concat(new Array<tf.Tensor>(tile).fill(part), 0);
         }
         case 'values':

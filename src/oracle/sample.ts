@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { uniformRng } from '../random.js';
+import { Rng } from '../random.js';
 import { mixtureDim, type GaussianMixture } from './mixture.js';
 
 export interface MixtureSample {
@@ -12,18 +12,18 @@ export interface MixtureSample {
 }
 
 /**
- * n draws x = mu_k + s_k z with k ~ Categorical(w) (host, seeded) and z ~ N(0, I) (tensor,
- * seeded): the same seed gives the same sample.
+ * n draws x = mu_k + s_k z with k ~ Categorical(w) and z ~ N(0, I), all drawn on the host
+ * from new Rng(seed): the same seed gives the same sample on every backend.
  */
 export function sampleMixture(mix: GaussianMixture, n: number, seed = 0): MixtureSample {
   if (!(Number.isInteger(n) && n >= 1)) throw new Error(`sampleMixture: n must be a positive integer, got ${n}`);
   const D = mixtureDim(mix);
-  const u = uniformRng(seed);
+  const rng = new Rng(seed);
   const cum: number[] = [];
   mix.weights.reduce((a, w, k) => (cum[k] = a + w), 0);
   const components = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const r = u() * cum[cum.length - 1];
+    const r = rng.next() * cum[cum.length - 1];
     let k = 0;
     while (k < cum.length - 1 && (r >= cum[k] || mix.weights[k] === 0)) k++;
     components[i] = k;
@@ -34,10 +34,8 @@ export function sampleMixture(mix: GaussianMixture, n: number, seed = 0): Mixtur
     for (let j = 0; j < D; j++) mu[i * D + j] = mix.means[k][j];
     s[i] = mix.stds[k];
   });
-  const noiseSeed = Math.floor(u() * 4294967296);
-  const x = tf.tidy(() =>
-    tf.add(tf.tensor2d(mu, [n, D]), tf.mul(tf.tensor2d(s, [n, 1]), tf.randomNormal([n, D], 0, 1, 'float32', noiseSeed))),
-  ) as tf.Tensor2D;
+  const z = rng.fillNormal(new Float32Array(n * D));
+  const x = tf.tidy(() => tf.add(tf.tensor2d(mu, [n, D]), tf.mul(tf.tensor2d(s, [n, 1]), tf.tensor2d(z, [n, D])))) as tf.Tensor2D;
   const out: MixtureSample = { x, components };
   if (mix.classes) out.classes = Int32Array.from(components, (k) => mix.classes![k]);
   return out;

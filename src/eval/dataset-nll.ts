@@ -3,8 +3,8 @@ import { normalize, type Normalization } from '../data/dataset.js';
 import { UsageError } from '../errors.js';
 import { OptionError } from '../options/schema.js';
 import type { ScoreFn, SDE } from '../sde/types.js';
-import { bitsPerDim, DEFAULT_LIKELIHOOD_EPS, dequantize, odeLogLikelihood, offEightBitGrid, type DivergenceMethod, type Probe } from './likelihood.js';
 import { DEFAULT_ATOL, DEFAULT_RTOL } from '../solvers/rk45.js';
+import { bitsPerDim, DEFAULT_LIKELIHOOD_EPS, dequantize, odeLogLikelihood, offEightBitGrid, type DivergenceMethod, type Probe } from './likelihood.js';
 import { DEFAULT_VLB_EPS, epsFromScore, variationalBound, type VlbGrid } from './vlb.js';
 
 /** The two ways to score a data set: the probability-flow ODE (exact) and the DDPM variational bound. */

@@ -54,8 +54,9 @@ describe('sample metrics against Gaussian closed forms', () => {
     const [m1, s1, m2, s2] = [0, 1, 1, 2];
     const exact = 2 * meanAbsNormal(m2 - m1, Math.hypot(s1, s2)) - meanAbsNormal(0, s1 * Math.SQRT2) - meanAbsNormal(0, s2 * Math.SQRT2);
     const estimate = energyDistance(gaussian(3000, [m1], s1, 7), gaussian(3000, [m2], s2, 8));
-    // Standard error of the estimate here is about 0.01 (measured over seeds).
-    expect(Math.abs(estimate - exact)).toBeLessThan(0.04);
+    // The estimate's standard error here is about 0.027 (rms error over 12 seed pairs, 0.028 with
+    // src/random.ts's generator, 0.026 with the former mulberry32); exact is 0.534. 0.09 is 3.3 of them.
+    expect(Math.abs(estimate - exact)).toBeLessThan(0.09);
     expect(Math.abs(energyDistance(gaussian(3000, [0], 1, 9), gaussian(3000, [0], 1, 10)))).toBeLessThan(0.01);
   });
 

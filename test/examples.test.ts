@@ -5,13 +5,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { expectedNfe } from '../src/index.js';
+import { DIST } from './cli/run-cli.js';
 
 // The examples/ programs, built to dist/examples by tsc (npm test builds before vitest runs),
 // run as a user would, with small sizes; each prints one JSON object with --json.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function runExample(name: string, args: string[]): Record<string, any> {
-  const file = path.join(root, 'dist', 'examples', `${name}.js`);
+  const file = path.join(DIST, 'examples', `${name}.js`);
   const r = spawnSync(process.execPath, [file, '--json', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`${name} exited ${r.status}: ${r.stderr}`);
   const lines = r.stdout.trim().split('\n');

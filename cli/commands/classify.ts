@@ -75,7 +75,7 @@ async function trainMode(argv: Record<string, unknown>): Promise<void> {
   const backend = await backendFromArgs(argv);
   const progress = createProgressReporter(process.stderr);
   const every = Math.max(1, Math.min(100, Math.round(iters / 20)));
-  const classifier = trainClassifier({
+  const classifier = await trainClassifier({
     iters,
     batch,
     lr,

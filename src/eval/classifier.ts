@@ -8,7 +8,11 @@ import { removeStaleTemps, syncDir, writeFileAtomic } from '../io/atomic.js';
 import { conv3x3, dense } from '../models/layers.js';
 import { checkParams, disposeParams, initParams, toVariables, type ParamSpec, type Params } from '../models/params.js';
 import { checkWeightsEntry, readWeights, writeWeights, type WeightsEntry } from '../models/weights-io.js';
+import type { Dataset } from '../data/dataset.js';
 import { Adam } from '../train/adam.js';
+import { TrainLogger } from '../train/logger.js';
+import { runSteps } from '../train/run-steps.js';
+import { optimiserStep } from '../train/step.js';
 
 /*
  * A small digit classifier for judging samples of an MNIST model (does `--class C` give C?):
@@ -168,67 +172,78 @@ function shiftedCopy(from: Float32Array, src: number, to: Float32Array, dst: num
   }
 }
 
-/**
- * Trains a classifier on the MNIST training split and measures it on the held-out split.
- * The caller disposes the result.
- */
-export function trainClassifier(options: ClassifierTrainOptions = {}): Classifier {
+/** The classifier's training settings: the options over DEFAULT_CLASSIFIER_TRAINING. */
+function classifierSettings(options: ClassifierTrainOptions) {
   const d = DEFAULT_CLASSIFIER_TRAINING;
-  const iters = options.iters ?? d.iters;
-  const batch = options.batch ?? d.batch;
-  const lr = options.lr ?? d.lr;
-  const seed = options.seed ?? d.seed;
-  const shift = options.shift ?? d.shift;
+  return { iters: options.iters ?? d.iters, batch: options.batch ?? d.batch, lr: options.lr ?? d.lr, seed: options.seed ?? d.seed, shift: options.shift ?? d.shift };
+}
+
+/**
+ * Learning rate of step n of `iters`: constant for the first half, then a linear decay to 10% of
+ * it, lr_n = lr max(0.1, 2 (1 - n / iters)) (Adam's warm-up still applies to the first 100 steps).
+ */
+function classifierRate(lr: number, n: number, iters: number): number {
+  return lr * (n < iters / 2 ? 1 : Math.max(0.1, 2 * (1 - n / iters)));
+}
+
+/**
+ * Fills the batch of step n from a PRNG seeded by (seed, n): digits drawn uniformly, each shifted
+ * by up to `shift` pixels on each axis.
+ */
+function drawDigits(train: Dataset, seed: number, shift: number, n: number, xb: Float32Array, yb: Int32Array): void {
+  const rng = new Rng(mixSeed(seed, n));
+  for (let i = 0; i < yb.length; i++) {
+    const k = rng.int(train.n);
+    yb[i] = train.labels![k];
+    const dy = shift > 0 ? rng.int(2 * shift + 1) - shift : 0;
+    const dx = shift > 0 ? rng.int(2 * shift + 1) - shift : 0;
+    shiftedCopy(train.x, k, xb, i, dy, dx);
+  }
+}
+
+/**
+ * Trains a classifier on the MNIST training split (softmax cross-entropy, the shared optimiser
+ * step and step loop of src/train) and measures it on the held-out split. The caller disposes
+ * the result.
+ */
+export async function trainClassifier(options: ClassifierTrainOptions = {}): Promise<Classifier> {
+  const { iters, batch, lr, seed, shift } = classifierSettings(options);
   const arch = options.arch ?? DEFAULT_ARCH;
-  const every = options.progressEvery ?? 100;
   const train = loadMnist({ split: 'train', ...(options.nTrain !== undefined ? { n: options.nTrain } : {}) });
   const test = loadMnist({ split: 'test', ...(options.nTest !== undefined ? { n: options.nTest } : {}) });
-  const trainLabels = train.labels!;
   const paramSpecs = specs(arch);
   const init = initParams(paramSpecs, seed);
   const vars = toVariables(paramSpecs, init);
   disposeParams(init);
   const adam = new Adam({ lr, warmup: 100, gradClip: 5 }, vars);
-  const varList = Object.values(vars);
-  const lossSum = tf.tidy(() => tf.variable(tf.scalar(0), false));
+  const logger = new TrainLogger(0);
   const xb = new Float32Array(batch * PIXELS);
   const yb = new Int32Array(batch);
-  const t0 = performance.now();
-  let since = 0;
-  for (let step = 0; step < iters; step++) {
-    // Learning rate: constant for the first half, then a linear decay to 10% of it (Adam reads
-    // config.lr at every update; its warm-up still applies to the first 100 steps).
-    adam.config.lr = lr * (step < iters / 2 ? 1 : Math.max(0.1, 2 * (1 - step / iters)));
-    const rng = new Rng(mixSeed(seed, step));
-    for (let i = 0; i < batch; i++) {
-      const k = rng.int(train.n);
-      yb[i] = trainLabels[k];
-      const dy = shift > 0 ? rng.int(2 * shift + 1) - shift : 0;
-      const dx = shift > 0 ? rng.int(2 * shift + 1) - shift : 0;
-      shiftedCopy(train.x, k, xb, i, dy, dx);
-    }
-    tf.tidy(() => {
-      const x = tf.tensor(xb, [batch, MNIST_SIZE, MNIST_SIZE, 1], 'float32');
-      const y = tf.tensor1d(yb, 'int32');
-      const { value, grads } = tf.variableGrads(() => crossEntropy(classifierLogits(vars, x), y), varList);
-      const named: Record<string, tf.Tensor> = {};
-      for (const [k, v] of Object.entries(vars)) named[k] = grads[v.name];
-      adam.apply(vars, named);
-      lossSum.assign(tf.add(lossSum, value));
+  try {
+    await runSteps({
+      from: 0,
+      iters,
+      logEvery: options.progressEvery ?? 100,
+      step: (n) => {
+        adam.config.lr = classifierRate(lr, n, iters);
+        drawDigits(train, seed, shift, n, xb, yb);
+        const x = tf.tensor(xb, [batch, MNIST_SIZE, MNIST_SIZE, 1], 'float32');
+        const y = tf.tensor1d(yb, 'int32');
+        const { loss, gradNorm } = optimiserStep({ trainVars: vars, adam }, () => crossEntropy(classifierLogits(vars, x), y), n);
+        tf.dispose([x, y]);
+        logger.add(loss, gradNorm, adam.learningRate(n));
+      },
+      log: async (done) => {
+        // The last line's read also waits for the last update before the clock stops.
+        const entry = await logger.line(done, '');
+        if (entry) options.onProgress?.({ step: done, total: iters, loss: entry.loss, lr: entry.lr, elapsedSec: entry.elapsedSec });
+      },
     });
-    since++;
-    if (options.onProgress && (since === every || step === iters - 1)) {
-      const loss = lossSum.dataSync()[0] / since;
-      tf.tidy(() => lossSum.assign(tf.zerosLike(lossSum)));
-      since = 0;
-      options.onProgress({ step: step + 1, total: iters, loss, lr: adam.learningRate(step), elapsedSec: (performance.now() - t0) / 1000 });
-    }
+  } finally {
+    logger.dispose();
+    adam.dispose();
   }
-  // Waits for the last update before stopping the clock.
-  lossSum.dataSync();
-  const seconds = (performance.now() - t0) / 1000;
-  lossSum.dispose();
-  adam.dispose();
+  const seconds = logger.elapsedSec();
   const params: Params = {};
   for (const [k, v] of Object.entries(vars)) {
     params[k] = tf.clone(v);

@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 import type { CheckpointConfig } from '../models/checkpoint.js';
 import type { ModelConfig, Parameterization } from '../models/score-model.js';
 import type { SDEConfig } from '../sde/types.js';
-import type { SettingChange, TrainSettings } from './loop.js';
+import type { SettingChange, TrainSettings } from './settings.js';
 import { CHANGEABLE_ON_RESUME, TRAIN_SCHEMA } from './options.js';
 import { flagName } from '../options/schema.js';
 

@@ -3,8 +3,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** The built CLI entry point (npm test builds it before vitest runs). */
-export const CLI = path.join(root, 'dist/cli/main.js');
+/**
+ * The built CLI entry point (npm test builds it before vitest runs). SDE_TEST_DIST names another
+ * build folder, so that a change can be tested from its own build while dist/ is in use.
+ */
+export const DIST = path.resolve(root, process.env.SDE_TEST_DIST ?? 'dist');
+export const CLI = path.join(DIST, 'cli/main.js');
 
 export interface CliResult {
   code: number | null;

@@ -12,10 +12,10 @@ let dir: string;
 let clf: Classifier;
 let test_: ReturnType<typeof loadMnist>;
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sde-classifier-'));
   // A short run on a subset: 150 steps of 64 on 3,000 digits, measured on 500 held-out ones.
-  clf = trainClassifier({ iters: 150, nTrain: 3000, nTest: 500, seed: 1 });
+  clf = await trainClassifier({ iters: 150, nTrain: 3000, nTest: 500, seed: 1 });
   test_ = loadMnist({ split: 'test', n: 200 });
   saveClassifier(path.join(dir, 'clf'), clf);
 });
@@ -72,10 +72,10 @@ describe('digit classifier', () => {
     expect(() => loadClassifier(damaged)).toThrow(/sha256/);
   });
 
-  test('training does not leak tensors', () => {
-    trainClassifier({ iters: 2, nTrain: 100, nTest: 10 }).dispose();
+  test('training does not leak tensors', async () => {
+    (await trainClassifier({ iters: 2, nTrain: 100, nTest: 10 })).dispose();
     const before = tf.memory().numTensors;
-    trainClassifier({ iters: 30, nTrain: 100, nTest: 10, batch: 8, progressEvery: 5, onProgress: () => {} }).dispose();
+    (await trainClassifier({ iters: 30, nTrain: 100, nTest: 10, batch: 8, progressEvery: 5, onProgress: () => {} })).dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -11,7 +11,8 @@ import { defaultMLPConfig } from '../../src/models/mlp.js';
 import type { ModelConfig } from '../../src/models/score-model.js';
 import { makeSDE } from '../../src/sde/registry.js';
 import { benchmarkTraining } from '../../src/train/benchmark.js';
-import { train, type LogEntry } from '../../src/train/loop.js';
+import type { LogEntry } from '../../src/train/logger.js';
+import { train } from '../../src/train/loop.js';
 import { createProgressReporter } from '../../src/train/progress.js';
 import { exactEpsHost, type Mixture } from './gaussian-oracle.js';
 

@@ -74,27 +74,61 @@ export interface AdamStepConfig {
   eps: number;
 }
 
+/** The scalars of one Adam update, shared by all its parameters' steps (see adamCoefficients). */
+export interface AdamCoefficients {
+  readonly config: AdamStepConfig;
+  /** The clip factor f. */
+  readonly factor: tf.Scalar;
+  readonly b1: tf.Scalar;
+  readonly b2: tf.Scalar;
+  /** f (1 - beta1) and f^2 (1 - beta2). */
+  readonly c1: tf.Scalar;
+  readonly c2: tf.Scalar;
+  readonly eps: tf.Scalar;
+  readonly negLr: tf.Scalar;
+}
+
+/** The scalars adamStep needs for clip factor `factor` (a scalar tensor), made once per update (inside the caller's tf.tidy). */
+export function adamCoefficients(factor: tf.Scalar, config: AdamStepConfig): AdamCoefficients {
+  const { lr, beta1, beta2, eps } = config;
+  return {
+    config,
+    factor,
+    b1: tf.scalar(beta1),
+    b2: tf.scalar(beta2),
+    c1: tf.mul(factor, 1 - beta1),
+    c2: tf.mul(tf.square(factor), 1 - beta2),
+    eps: tf.scalar(eps),
+    negLr: tf.scalar(-lr),
+  };
+}
+
 /**
  * One Adam step on one parameter: m' = beta1 m + f (1 - beta1) g,
- * v' = beta2 v + f^2 (1 - beta2) g^2, p' = p - lr m' / (sqrt(v') + eps), f the clip factor (a
- * scalar tensor). Returns new tensors [p', m', v'] for the caller to assign (a weight must become
- * a new tensor: the wasm backend caches XNNPACK operators with packed weights per tensor).
+ * v' = beta2 v + f^2 (1 - beta2) g^2, p' = p - lr m' / (sqrt(v') + eps), f the clip factor.
+ * Returns new tensors [p', m', v'] for the caller to assign (a weight must become a new tensor:
+ * the wasm backend caches XNNPACK operators with packed weights per tensor).
  */
-export function adamStep(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, factor: tf.Scalar, config: AdamStepConfig): [tf.Tensor, tf.Tensor, tf.Tensor] {
-  const { lr, beta1, beta2, eps } = config;
-  if (g.size === p.size && m.size === p.size && v.size === p.size && hasKernel(KERNELS.adam, [p, g, m, v, factor])) {
-    return run(KERNELS.adam, { p, g, m, v, factor }, { lr, beta1, beta2, eps });
+export function adamStep(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, k: AdamCoefficients): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  if (g.size === p.size && m.size === p.size && v.size === p.size && hasKernel(KERNELS.adam, [p, g, m, v, k.factor])) {
+    const { lr, beta1, beta2, eps } = k.config;
+    return run(KERNELS.adam, { p, g, m, v, factor: k.factor }, { lr, beta1, beta2, eps });
   }
   return tf.tidy(() => {
-    const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, tf.mul(factor, 1 - beta1)));
-    const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), tf.mul(tf.square(factor), 1 - beta2)));
-    const p1 = tf.add(p, tf.mul(-lr, tf.div(m1, tf.add(tf.sqrt(v1), eps))));
+    const m1 = tf.add(tf.mul(m, k.b1), tf.mul(g, k.c1));
+    const v1 = tf.add(tf.mul(v, k.b2), tf.mul(tf.square(g), k.c2));
+    const p1 = tf.add(p, tf.mul(k.negLr, tf.div(m1, tf.add(tf.sqrt(v1), k.eps))));
     return [p1, m1, v1];
   });
 }
 
-/** One moving-average step e - rate (e - p), as a new tensor. */
-export function emaStep(e: tf.Tensor, p: tf.Tensor, rate: number): tf.Tensor {
-  if (e.size === p.size && hasKernel(KERNELS.ema, [e, p])) return run(KERNELS.ema, { e, p }, { rate });
-  return tf.tidy(() => tf.sub(e, tf.mul(rate, tf.sub(e, p))));
+/** Moving-average steps e_i - rate (e_i - p_i) for each pair, as new tensors (one scalar shared by all). */
+export function emaSteps(es: readonly tf.Tensor[], ps: readonly tf.Tensor[], rate: number): tf.Tensor[] {
+  let rateT: tf.Scalar | undefined;
+  return es.map((e, i) => {
+    const p = ps[i];
+    if (e.size === p.size && hasKernel(KERNELS.ema, [e, p])) return run<tf.Tensor>(KERNELS.ema, { e, p }, { rate });
+    rateT ??= tf.scalar(rate);
+    return tf.sub(e, tf.mul(rateT, tf.sub(e, p)));
+  });
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerState } from '../models/checkpoint.js';
-import { adamStep } from '../ops.js';
+import { adamCoefficients, adamStep } from '../ops.js';
 
 /**
  * Adam (Kingma & Ba 2015) with linear learning-rate warm-up and clipping by the global gradient
@@ -76,10 +76,10 @@ export class Adam {
       // factor = clip / max(norm, clip) folded into the moment coefficients.
       const clipping = Number.isFinite(this.config.gradClip) && this.config.gradClip > 0;
       const factor = clipping ? (tf.div(this.clip, tf.maximum(norm, this.clip)) as tf.Scalar) : tf.scalar(1);
-      const step = { lr: lrT, beta1, beta2, eps: this.config.epsilon };
+      const coefficients = adamCoefficients(factor, { lr: lrT, beta1, beta2, eps: this.config.epsilon });
       for (const k of names) {
         // New tensors are assigned (see adamStep).
-        const [p, m, v] = adamStep(vars[k], grads[k], this.m[k], this.v[k], factor, step);
+        const [p, m, v] = adamStep(vars[k], grads[k], this.m[k], this.v[k], coefficients);
         vars[k].assign(p);
         this.m[k].assign(m);
         this.v[k].assign(v);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Params } from '../models/params.js';
-import { emaStep } from '../ops.js';
+import { emaSteps } from '../ops.js';
 
 /**
  * Exponential moving average of parameters, as used for sampling (Song & Ermon 2020):
@@ -29,7 +29,9 @@ export class EMA {
   update(params: Params, n: number): void {
     const keep = this.decayAt(n);
     tf.tidy(() => {
-      for (const [k, s] of Object.entries(this.shadow)) s.assign(emaStep(s, params[k], 1 - keep));
+      const names = Object.keys(this.shadow);
+      const updated = emaSteps(names.map((k) => this.shadow[k]), names.map((k) => params[k]), 1 - keep);
+      names.forEach((k, i) => this.shadow[k].assign(updated[i]));
     });
   }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, test } from 'vitest';
-import { adamStep, emaStep } from '../../src/ops.js';
+import { adamCoefficients, adamStep, emaSteps } from '../../src/ops.js';
 import { configureRuntime, runtimeOptionsFromEnv } from '../../src/runtime.js';
 import { Adam } from '../../src/train/adam.js';
 import { EMA } from '../../src/train/ema.js';
@@ -35,8 +35,8 @@ describe('Adam and EMA ops, native kernels on and off', () => {
     const [lr, beta1, beta2, eps, rate] = [2.5e-3, 0.9, 0.999, 1e-8, 0.001];
     const got = tf.tidy(() => {
       const t = (a: Float32Array) => tf.tensor1d(a);
-      const adam = adamStep(t(p), t(g), t(m), t(v), tf.scalar(factor), { lr, beta1, beta2, eps });
-      const ema = emaStep(t(e), t(p), rate);
+      const adam = adamStep(t(p), t(g), t(m), t(v), adamCoefficients(tf.scalar(factor), { lr, beta1, beta2, eps }));
+      const [ema] = emaSteps([t(e)], [t(p)], rate);
       return [...adam, ema].map((x) => x.dataSync());
     });
     const c1 = f(f(factor) * f(1 - beta1));

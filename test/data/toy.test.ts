@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { denormalize, fitNormalization, normalize, standardize } from '../../src/data/dataset.js';
-import { mixSeed, Rng } from '../../src/data/random.js';
+import { mixSeed, Rng } from '../../src/random.js';
 import { parseToyName, TOY_DATASETS, TOY_STANDARDIZATION, toyDataset, toyRaw } from '../../src/data/toy.js';
 import { UsageError } from '../../src/errors.js';
 

@@ -112,6 +112,7 @@ export { DEFAULT_VLB_EPS, epsFromScore, variationalBound, VLB_GRIDS, vlbChain } 
 export type { NoisePredictor, VlbGrid, VlbOptions, VlbResult } from './eval/vlb.js';
 export { datasetNll, DEFAULT_NLL_BATCH, meanAndStandardError, NLL_METHODS, normalizationLogJacobian, VLB_VARIANCES } from './eval/dataset-nll.js';
 export type { DatasetNll, DatasetNllOptions, NllData, NllMethod, OdeDatasetNll, VlbDatasetNll, VlbVariance } from './eval/dataset-nll.js';
+export { NLL_SCHEMA, type NllOptions } from './eval/nll-options.js';
 
 // Metrics: sample-quality distances between point sets.
 export { energyDistance, medianDistance, rbfMmd2, slicedWasserstein } from './eval/metrics.js';

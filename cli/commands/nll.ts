@@ -1,41 +1,32 @@
 import type { Argv, CommandModule } from 'yargs';
 import { loadCsv } from '../../src/data/csv.js';
 import type { Dataset } from '../../src/data/dataset.js';
-import { datasetNll, NLL_METHODS, VLB_VARIANCES, type DatasetNll, type DatasetNllOptions } from '../../src/eval/dataset-nll.js';
-import { DEFAULT_LIKELIHOOD_EPS, EXACT_DIVERGENCE_MAX_DIM, PROBES } from '../../src/eval/likelihood.js';
-import { VLB_GRIDS } from '../../src/eval/vlb.js';
+import { datasetNll, type DatasetNll, type DatasetNllOptions } from '../../src/eval/dataset-nll.js';
+import { NLL_SCHEMA } from '../../src/eval/nll-options.js';
+import { flagName } from '../../src/options/schema.js';
 import { checkEndTime } from '../../src/solvers/grids.js';
 import { UsageError } from '../../src/errors.js';
 import { readCheckpointConfig } from '../../src/models/checkpoint.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
+import { optionsFromFlags, withSchemaFlags } from '../schema-flags.js';
 import { checkSourceFlags, loadScoreSource } from '../score-source.js';
 import { sourceInfo } from '../source-info.js';
-import { integerAtLeast, oneOf, positiveNumber } from '../validate.js';
 
-/** Flags that only one method reads: given with the other method they are an error. */
-const ODE_ONLY = ['rtol', 'atol', 'hutchinson'];
-const VLB_ONLY = ['steps', 'variance', 'grid'];
+/** Options that only one method reads: given with the other method they are an error. */
+const ONLY_READ_BY = {
+  ode: ['rtol', 'atol', 'hutchinson'],
+  vlb: ['steps', 'variance', 'grid'],
+} as const satisfies Record<string, readonly (keyof typeof NLL_SCHEMA)[]>;
 
 /** The flags of `sde nll`, parsed and checked against the source before the backend is chosen: the data file, read, and datasetNll's options. */
 function nllRequest(argv: Record<string, unknown>): { file: string; data: Dataset; options: DatasetNllOptions } {
   checkSourceFlags(argv);
-  const method = oneOf('method', argv.method, NLL_METHODS);
-  for (const flag of method === 'ode' ? VLB_ONLY : ODE_ONLY) {
-    if (argv[flag] !== undefined) throw new UsageError(`--${flag}: only read by --method ${method === 'ode' ? 'vlb' : 'ode'}`);
+  const options = optionsFromFlags(argv, NLL_SCHEMA); // the flags given, checked; the others: datasetNll's defaults
+  const method = options.method ?? NLL_SCHEMA.method.default;
+  const other = method === 'ode' ? 'vlb' : 'ode';
+  for (const field of ONLY_READ_BY[other]) {
+    if (options[field] !== undefined) throw new UsageError(`--${flagName(field)}: only read by --method ${other}`);
   }
-  const options: DatasetNllOptions = {
-    method,
-    seed: integerAtLeast('seed', argv.seed, 0),
-    eps: positiveNumber('eps', argv.eps),
-    batch: integerAtLeast('batch', argv.batch, 1),
-    dequantize: Boolean(argv.dequantize),
-    ...(argv.rtol === undefined ? {} : { rtol: positiveNumber('rtol', argv.rtol) }),
-    ...(argv.atol === undefined ? {} : { atol: positiveNumber('atol', argv.atol) }),
-    ...(argv.hutchinson === undefined ? {} : { probe: oneOf('hutchinson', argv.hutchinson, PROBES) }),
-    steps: argv.steps === undefined ? 1000 : integerAtLeast('steps', argv.steps, 2),
-    variance: argv.variance === undefined ? 'beta' : oneOf('variance', argv.variance, VLB_VARIANCES),
-    grid: argv.grid === undefined ? 'uniform' : oneOf('grid', argv.grid, VLB_GRIDS),
-  };
   const file = String(argv.data);
   const data = loadCsv(file, { label: `--data ${file}` });
   // The source's shape and SDE, checked against the data and the flags before the backend is chosen.
@@ -43,7 +34,7 @@ function nllRequest(argv: Record<string, unknown>): { file: string; data: Datase
   const D = known.sampleShape.reduce((a, b) => a * b, 1);
   const d = data.shape.reduce((a, b) => a * b, 1);
   if (d !== D) throw new UsageError(`--data ${file}: rows have ${d} values, the model's samples have ${D}`);
-  checkEndTime(options.eps!, known.T);
+  checkEndTime(options.eps ?? NLL_SCHEMA.eps.default, known.T);
   if (method === 'vlb' && known.sdeName !== 'vp') throw new UsageError(`--method vlb: the DDPM chain is defined for the VP-SDE, not '${known.sdeName}'`);
   return { file, data, options: { ...options, dataName: file } };
 }
@@ -76,21 +67,13 @@ export const nllCommand: CommandModule = {
   command: 'nll',
   describe: 'Negative log-likelihood of data under a model: probability-flow ODE (exact) or the DDPM variational bound',
   builder: (y: Argv) =>
-    withCommonOptions(withSdeOptions(y))
-      .option('checkpoint', { type: 'string', describe: 'checkpoint directory written by sde train' })
-      .option('oracle', { type: 'string', describe: 'Gaussian-mixture JSON whose exact score is used (SDE flags apply)' })
-      .option('data', { type: 'string', demandOption: true, describe: 'CSV of points in data coordinates (as sde sample writes them), one a row' })
-      .option('method', { type: 'string', default: 'ode', describe: 'ode: probability-flow ODE, instantaneous change of variables | vlb: DDPM variational bound' })
-      .option('seed', { type: 'string', default: '0', describe: 'seed of the Hutchinson probe, the dequantization noise and the VLB draws' })
-      .option('eps', { type: 'string', default: String(DEFAULT_LIKELIHOOD_EPS), describe: 'ode: start time (the NLL is that of the data diffused to eps); vlb --grid logsnr: first time of the chain' })
-      .option('rtol', { type: 'string', describe: 'ode: Dormand-Prince relative tolerance (default 1e-5)' })
-      .option('atol', { type: 'string', describe: 'ode: Dormand-Prince absolute tolerance (default 1e-5)' })
-      .option('hutchinson', { type: 'string', describe: `ode: use Hutchinson's divergence estimator with this probe: ${PROBES.join(' | ')} (default: exact up to ${EXACT_DIVERGENCE_MAX_DIM} dimensions, rademacher above)` })
-      .option('steps', { type: 'string', describe: 'vlb: steps N of the discrete chain (default 1000)' })
-      .option('variance', { type: 'string', describe: 'vlb: reverse variance beta (and decoder variance 1 - alphaBar_0; tends to the NLL) | beta-tilde (Ho et al.) (default beta)' })
-      .option('grid', { type: 'string', describe: `vlb: chain times ${VLB_GRIDS.join(' | ')} (default uniform: t_i = (i+1)/N)` })
-      .option('dequantize', { type: 'boolean', default: false, describe: '8-bit data on 256 levels of [-1, 1] in model coordinates: ode adds uniform noise and log 127.5 per dim; vlb uses the discretized decoder' })
-      .option('batch', { type: 'string', default: '1000', describe: 'points per batch' })
+    withSchemaFlags(
+      withCommonOptions(withSdeOptions(y))
+        .option('checkpoint', { type: 'string', describe: 'checkpoint directory written by sde train' })
+        .option('oracle', { type: 'string', describe: 'Gaussian-mixture JSON whose exact score is used (SDE flags apply)' })
+        .option('data', { type: 'string', demandOption: true, describe: 'CSV of points in data coordinates (as sde sample writes them), one a row' }),
+      NLL_SCHEMA,
+    )
       .example('$0 nll --oracle mix.json --data points.csv', 'exact NLL of points under a Gaussian-mixture oracle (nats/dim, bits/dim)')
       .example('$0 nll --checkpoint runs/moons --data heldout.csv --method vlb --steps 1000 --json', 'the discrete variational bound of a trained model')
       .example('$0 nll --checkpoint runs/mnist --data digits.csv --dequantize --hutchinson rademacher', 'bits/dim of 8-bit images'),

@@ -1,20 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { normalize, type Normalization } from '../data/dataset.js';
 import { UsageError } from '../errors.js';
-import { OptionError } from '../options/schema.js';
+import { defaultsOf, OptionError, parseOptions } from '../options/schema.js';
 import type { ScoreFn, SDE } from '../sde/types.js';
-import { DEFAULT_ATOL, DEFAULT_RTOL } from '../solvers/rk45.js';
-import { bitsPerDim, DEFAULT_LIKELIHOOD_EPS, dequantize, odeLogLikelihood, offEightBitGrid, type DivergenceMethod, type Probe } from './likelihood.js';
-import { DEFAULT_VLB_EPS, epsFromScore, variationalBound, type VlbGrid } from './vlb.js';
+import { bitsPerDim, dequantize, odeLogLikelihood, offEightBitGrid, type DivergenceMethod, type Probe } from './likelihood.js';
+import { NLL_SCHEMA, type NllOptions, type VlbVariance } from './nll-options.js';
+import { epsFromScore, variationalBound, type VlbGrid } from './vlb.js';
 
-/** The two ways to score a data set: the probability-flow ODE (exact) and the DDPM variational bound. */
-export const NLL_METHODS = ['ode', 'vlb'] as const;
-export type NllMethod = (typeof NLL_METHODS)[number];
-/** Reverse-step variances of the variational bound. */
-export const VLB_VARIANCES = ['beta', 'beta-tilde'] as const;
-export type VlbVariance = (typeof VLB_VARIANCES)[number];
-/** Default points per batch of datasetNll. */
-export const DEFAULT_NLL_BATCH = 1000;
+/** The method names, variances and default batch of datasetNll's options (declared with NLL_SCHEMA). */
+export { DEFAULT_NLL_BATCH, NLL_METHODS, VLB_VARIANCES, type NllMethod, type VlbVariance } from './nll-options.js';
 /** Seed stride of the dequantization noise between batches: batch b uses seed + 7919 b. */
 const DEQUANTIZE_STRIDE = 7919;
 
@@ -25,31 +19,15 @@ export interface NllData {
   sampleShape: readonly number[];
 }
 
-export interface DatasetNllOptions {
-  /** 'ode' (default) or 'vlb'. */
-  method?: NllMethod;
-  /** Points per batch (default 1000). */
-  batch?: number;
+/**
+ * datasetNll's options: NLL_SCHEMA's fields, checked against it (types, ranges and defaults there;
+ * `seed` is a base seed: batch b uses seed + b for the probe and the VLB draws, seed + 7919 b for
+ * the dequantization noise; with `dequantize` the data's rows must lie on the 256 levels
+ * k / 127.5 - 1 of [-1, 1] in model coordinates), and how to read and report the data.
+ */
+export interface DatasetNllOptions extends NllOptions {
   /** Data to model coordinates, x = (raw - mean) / std (default the identity): adds its log-Jacobian sum_j log std_j. */
   normalization?: Normalization;
-  /**
-   * 8-bit data on the 256 levels k / 127.5 - 1 of [-1, 1] in model coordinates (default false):
-   * ode adds uniform noise (dequantize) and reports bits/dim with the log 127.5 bin offset;
-   * vlb uses the discretized decoder. The data's rows must lie on the levels.
-   */
-  dequantize?: boolean;
-  /** Base seed (default 0): batch b uses seed + b for the probe and the VLB draws, seed + 7919 b for the dequantization noise. */
-  seed?: number;
-  /** Start time: ode's eps (the NLL of the data diffused to eps; default 1e-5), vlb's first chain time on the logsnr grid (default DEFAULT_VLB_EPS). */
-  eps?: number;
-  /** ode: Dormand-Prince tolerances (default 1e-5 each) and the Hutchinson probe (default: exact divergence up to 16 dims). */
-  rtol?: number;
-  atol?: number;
-  probe?: Probe;
-  /** vlb: chain steps (default 1000), grid (default 'uniform'), reverse variance (default 'beta'). */
-  steps?: number;
-  grid?: VlbGrid;
-  variance?: VlbVariance;
   /** What error messages call the data (e.g. its file name; default 'data'). */
   dataName?: string;
   /** Called after each batch with its number (from 1), the number of batches and the points done. */
@@ -96,6 +74,15 @@ export interface VlbDatasetNll extends NllCommon {
 
 export type DatasetNll = OdeDatasetNll | VlbDatasetNll;
 
+/** NLL_SCHEMA's options checked, with its defaults filled in (hutchinson has none: absent, the divergence is chosen by dimension). */
+type NllSettings = Required<Omit<NllOptions, 'hutchinson'>> & Pick<NllOptions, 'hutchinson'>;
+
+/** The schema's fields of `options`, checked (errors name the field's flag, a field it does not declare too), defaults filled in. */
+function nllSettings(options: DatasetNllOptions): NllSettings {
+  const { normalization: _normalization, dataName: _dataName, onBatch: _onBatch, ...given } = options;
+  return { ...defaultsOf(NLL_SCHEMA), ...parseOptions(NLL_SCHEMA, given) } as NllSettings;
+}
+
 /**
  * log |d raw / d x| = sum_{j<D} log std_j of raw = mean + std x (std of length 1: D log std_0):
  * added to a model-coordinate NLL it gives the data-coordinate NLL, -log p_raw(raw) = -log p_x(x) + sum_j log std_j.
@@ -118,13 +105,11 @@ export function meanAndStandardError(values: ArrayLike<number>): { mean: number;
 }
 
 /** The data in model coordinates, checked: whole rows of D values, and on the 8-bit levels when dequantized. */
-function modelCoordinates(data: NllData, D: number, options: DatasetNllOptions): Float32Array {
+function modelCoordinates(data: NllData, D: number, options: DatasetNllOptions, dequantized: boolean): Float32Array {
   const name = options.dataName ?? 'data';
   if (data.x.length === 0 || data.x.length % D !== 0) throw new UsageError(`${name}: ${data.x.length} values are not whole rows of the model's ${D} values`);
-  const batch = options.batch ?? DEFAULT_NLL_BATCH;
-  if (!(Number.isInteger(batch) && batch >= 1)) throw new OptionError('batch', `expected an integer >= 1, got ${batch}`);
   const x = normalize(data.x, options.normalization ?? { mean: [0], std: [1] }, D);
-  const bad = options.dequantize ? offEightBitGrid(x) : -1;
+  const bad = dequantized ? offEightBitGrid(x) : -1;
   if (bad >= 0) {
     throw new OptionError('dequantize', `${name} row ${Math.floor(bad / D) + 1}, column ${(bad % D) + 1} is ${data.x[bad]}, not one of the 256 levels of 8-bit data (k / 127.5 - 1 in model coordinates)`);
   }
@@ -142,14 +127,14 @@ interface BatchSums {
 }
 
 /** Scores one batch xb (model coordinates) with the method, adding to `sums`; `share` = batch size / n. */
-function scoreBatch(sde: SDE, score: ScoreFn, xb: tf.Tensor, seed: number, share: number, options: DatasetNllOptions, sums: BatchSums): void {
-  if ((options.method ?? 'ode') === 'ode') {
+function scoreBatch(sde: SDE, score: ScoreFn, xb: tf.Tensor, seed: number, share: number, o: NllSettings, sums: BatchSums): void {
+  if (o.method === 'ode') {
     const r = odeLogLikelihood(sde, score, xb, {
-      eps: options.eps,
-      rtol: options.rtol,
-      atol: options.atol,
-      divergence: options.probe ? 'hutchinson' : 'auto',
-      probe: options.probe ?? 'rademacher',
+      eps: o.eps,
+      rtol: o.rtol,
+      atol: o.atol,
+      divergence: o.hutchinson ? 'hutchinson' : 'auto',
+      probe: o.hutchinson ?? 'rademacher',
       seed,
     });
     r.logp.forEach((v) => sums.nats.push(-v));
@@ -159,14 +144,13 @@ function scoreBatch(sde: SDE, score: ScoreFn, xb: tf.Tensor, seed: number, share
     sums.nfe += r.nfe;
     return;
   }
-  const variance = options.variance ?? 'beta';
   const r = variationalBound(sde, epsFromScore(sde, score), xb, {
-    steps: options.steps ?? 1000,
-    grid: options.grid ?? 'uniform',
-    eps: options.eps,
-    variance,
-    decoderVariance: variance === 'beta' ? 'beta' : 'clipped',
-    decoder: options.dequantize ? 'discretized' : 'gaussian',
+    steps: o.steps,
+    grid: o.grid,
+    eps: o.eps,
+    variance: o.variance,
+    decoderVariance: o.variance === 'beta' ? 'beta' : 'clipped',
+    decoder: o.dequantize ? 'discretized' : 'gaussian',
     seed,
   });
   r.nats.forEach((v) => sums.nats.push(v));
@@ -185,13 +169,11 @@ function scoreBatch(sde: SDE, score: ScoreFn, xb: tf.Tensor, seed: number, share
  * bitsPerDim = (natsPerDim + log 127.5) / ln 2 for the dequantized ODE, natsPerDim / ln 2 otherwise.
  */
 export function datasetNll(sde: SDE, score: ScoreFn, data: NllData, options: DatasetNllOptions = {}): DatasetNll {
-  const method = options.method ?? 'ode';
+  const o = nllSettings(options);
+  const { method, seed, batch, dequantize: dequantized } = o;
   const D = data.sampleShape.reduce((a, b) => a * b, 1);
-  const x = modelCoordinates(data, D, options);
-  const dequantized = options.dequantize ?? false;
+  const x = modelCoordinates(data, D, options, dequantized);
   const logJacobian = dequantized ? 0 : normalizationLogJacobian(options.normalization ?? { mean: [0], std: [1] }, D);
-  const seed = options.seed ?? 0;
-  const batch = options.batch ?? DEFAULT_NLL_BATCH;
   const n = x.length / D;
   const batches = Math.ceil(n / batch);
   const sums: BatchSums = { nats: [], nfe: 0, accepted: 0, rejected: 0, terms: { prior: 0, diffusion: 0, decoder: 0 } };
@@ -202,7 +184,7 @@ export function datasetNll(sde: SDE, score: ScoreFn, data: NllData, options: Dat
     const values = dequantized && method === 'ode' ? dequantize(rows, seed + DEQUANTIZE_STRIDE * b) : rows;
     const xb = tf.tensor(values, [hi - lo, ...data.sampleShape], 'float32');
     try {
-      scoreBatch(sde, score, xb, seed + b, (hi - lo) / n, options, sums);
+      scoreBatch(sde, score, xb, seed + b, (hi - lo) / n, o, sums);
     } finally {
       xb.dispose();
     }
@@ -214,8 +196,8 @@ export function datasetNll(sde: SDE, score: ScoreFn, data: NllData, options: Dat
   const common = { nats, natsPerDim, seNatsPerDim: se / D, bitsPerDim: bitsPerDim(natsPerDim, dequantized && method === 'ode'), logJacobian, nfe: sums.nfe, n, dims: D, batches, dequantized };
   if (method === 'ode') {
     const divergence = sums.divergence!;
-    return { method, ...common, eps: options.eps ?? DEFAULT_LIKELIHOOD_EPS, rtol: options.rtol ?? DEFAULT_RTOL, atol: options.atol ?? DEFAULT_ATOL, divergence, ...(divergence === 'hutchinson' ? { probe: options.probe ?? 'rademacher' } : {}), accepted: sums.accepted, rejected: sums.rejected };
+    return { method, ...common, eps: o.eps, rtol: o.rtol, atol: o.atol, divergence, ...(divergence === 'hutchinson' ? { probe: o.hutchinson ?? 'rademacher' } : {}), accepted: sums.accepted, rejected: sums.rejected };
   }
   const t = sums.terms;
-  return { method, ...common, eps: options.eps ?? DEFAULT_VLB_EPS, steps: options.steps ?? 1000, grid: options.grid ?? 'uniform', variance: options.variance ?? 'beta', termsPerDim: { prior: t.prior / D, diffusion: t.diffusion / D, decoder: t.decoder / D } };
+  return { method, ...common, eps: o.eps, steps: o.steps, grid: o.grid, variance: o.variance, termsPerDim: { prior: t.prior / D, diffusion: t.diffusion / D, decoder: t.decoder / D } };
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
+import { NLL_SCHEMA } from '../../src/eval/nll-options.js';
 import { flagName, type Schema } from '../../src/options/schema.js';
 import { ALL_SOLVER_OPTIONS, COMMON_SOLVER_SCHEMA, SOLVER_MODULES } from '../../src/solvers/index.js';
 import { TRAIN_SCHEMA } from '../../src/train/options.js';
@@ -71,6 +72,27 @@ test('every training setting is a flag of sde train, and a bad value of each is 
     expect({ code: r.code, lines: errorLines(r.stderr) }, `--${flag}`).toEqual({ code: 2, lines: [expect.stringMatching(new RegExp(`^sde: --${flag}: expected `))] });
   }
   expect(fs.existsSync(path.join(os.tmpdir(), 'sde-flags-never'))).toBe(false);
+});
+
+test('every NLL option is a flag of sde nll, and a bad value of each is refused naming it', () => {
+  const flags = helpFlags('nll');
+  for (const field of Object.keys(NLL_SCHEMA)) expect(flags.has(flagName(field)), `nll --${flagName(field)}`).toBe(true);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sde-flags-nll-'));
+  fs.writeFileSync(path.join(dir, 'mix.json'), JSON.stringify({ weights: [1], means: [[0, 0]], stds: [1] }));
+  fs.writeFileSync(path.join(dir, 'points.csv'), '0,0\n1,1\n');
+  try {
+    for (const [field, spec] of Object.entries(NLL_SCHEMA as Schema)) {
+      const flag = flagName(field);
+      // A switch takes no value; the vlb options are given with their method, so the value itself is what is refused.
+      const bad = spec.type === 'boolean' ? [`--${flag}=maybe`] : [`--${flag}`, spec.type === 'number' ? '-7.5' : 'no-such-choice'];
+      const method = ['steps', 'variance', 'grid'].includes(field) ? ['--method', 'vlb'] : [];
+      const r = runCli(['nll', '--oracle', 'mix.json', '--data', 'points.csv', ...method, ...bad], { cwd: dir });
+      const problem = spec.type === 'boolean' ? '' : 'expected ';
+      expect({ code: r.code, lines: errorLines(r.stderr), stdout: r.stdout }, bad.join(' ')).toEqual({ code: 2, lines: [expect.stringMatching(new RegExp(`^sde: --${flag}: ${problem}`))], stdout: '' });
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('every flag that an error message in src names is an option of some command', () => {

@@ -124,6 +124,9 @@ describe('datasetNll', () => {
     const score = mixtureScore(sde, SMALL);
     const x = Float32Array.of(-1, 0.5, 0.3, 0.2);
     expect(() => datasetNll(sde, score, { x, sampleShape: [2] }, { batch: 0 })).toThrow(/^--batch: expected an integer >= 1, got 0$/);
+    // The options are checked against NLL_SCHEMA: a bad choice, and a field it does not declare, are refused by name.
+    expect(() => datasetNll(sde, score, { x, sampleShape: [2] }, { hutchinson: 'normal' as never })).toThrow(/^--hutchinson: expected one of rademacher, gaussian, got 'normal'$/);
+    expect(() => datasetNll(sde, score, { x, sampleShape: [2] }, { probe: 'gaussian' } as never)).toThrow(/^--probe: unknown option; expected one of method, seed, eps/);
     expect(() => datasetNll(sde, score, { x: x.subarray(0, 3), sampleShape: [2] }, { dataName: 'held-out.csv' })).toThrow(/^held-out\.csv: 3 values are not whole rows of the model's 2 values$/);
     expect(() => datasetNll(sde, score, { x, sampleShape: [2] }, { dequantize: true })).toThrow(/^--dequantize: data row 1, column 2 is 0\.5, not one of the 256 levels/);
     score.dispose();

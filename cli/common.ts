@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { Argv } from 'yargs';
 import { BACKEND_NAMES, parseBackendName, type BackendInfo } from '../src/backend.js';
 import { configureRuntime, runtimeOptionsFromEnv } from '../src/runtime.js';
-import { DEFAULT_SDE_CONFIG, parseSdeName } from '../src/sde/registry.js';
+import { SDE_SCHEMA } from '../src/sde/options.js';
+import { DEFAULT_SDE_CONFIG } from '../src/sde/registry.js';
+import { optionsFromFlags, withSchemaFlags } from './schema-flags.js';
 import type { SDEConfig } from '../src/sde/types.js';
-import { finiteNumber } from './validate.js';
 
 /** Flags every command has: --backend and --json. */
 export function withCommonOptions<T>(y: Argv<T>) {
@@ -16,28 +17,19 @@ export function withCommonOptions<T>(y: Argv<T>) {
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object on stdout and nothing else there' });
 }
 
-/** Flags that choose the SDE and its schedule. */
-export function withSdeOptions<T>(y: Argv<T>) {
-  const d = DEFAULT_SDE_CONFIG;
-  return y
-    .option('sde', { type: 'string', default: d.sde, describe: 'vp | subvp | ve' })
-    .option('schedule', { type: 'string', default: d.schedule, describe: 'VP/sub-VP beta(t): linear | cosine | an expression in t, e.g. "0.1 + 19.9*t"' })
-    .option('beta-min', { type: 'string', default: String(d.betaMin), describe: 'linear schedule beta(0)' })
-    .option('beta-max', { type: 'string', default: String(d.betaMax), describe: 'linear schedule beta(1)' })
-    .option('sigma-min', { type: 'string', default: String(d.sigmaMin), describe: 'VE sigma(0)' })
-    .option('sigma-max', { type: 'string', default: String(d.sigmaMax), describe: 'VE sigma(1)' });
+/** The SDE flags (--sde, --schedule, --beta-min, ...), made from SDE_SCHEMA; defaults shown in the help. */
+export function withSdeOptions<T>(y: Argv<T>): Argv<T> {
+  return withSchemaFlags(y, SDE_SCHEMA);
 }
 
-/** The SDE config the SDE flags describe; the SDE's own constructor checks ranges. */
-export function sdeConfigFromArgs(argv: Record<string, unknown>): SDEConfig {
-  return {
-    sde: parseSdeName(String(argv.sde)),
-    schedule: String(argv.schedule),
-    betaMin: finiteNumber('beta-min', argv['beta-min']),
-    betaMax: finiteNumber('beta-max', argv['beta-max']),
-    sigmaMin: finiteNumber('sigma-min', argv['sigma-min']),
-    sigmaMax: finiteNumber('sigma-max', argv['sigma-max']),
-  };
+/** The SDE flags given, checked (errors name the flag); those not given are left out. */
+export function sdeFlagsGiven(argv: Readonly<Record<string, unknown>>): Partial<SDEConfig> {
+  return optionsFromFlags(argv, SDE_SCHEMA);
+}
+
+/** The SDE config the SDE flags describe (flags not given: the defaults); the SDE's constructor checks ranges between fields. */
+export function sdeConfigFromArgs(argv: Readonly<Record<string, unknown>>): SDEConfig {
+  return { ...DEFAULT_SDE_CONFIG, ...sdeFlagsGiven(argv) };
 }
 
 /**

@@ -33,6 +33,7 @@ export { packageVersion } from './version.js';
 // conversions between the eps, score and x0 parameterizations.
 export { DEFAULT_SDE_CONFIG, makeSDE, parseSdeName } from './sde/registry.js';
 export { SDE_NAMES } from './sde/types.js';
+export { SDE_SCHEMA } from './sde/options.js';
 export type { ConditionalScore, CostedScoreFn, Marginal, ScoreFn, SDE, SDEConfig, SDEName } from './sde/types.js';
 export { LinearDriftSDE } from './sde/base.js';
 export { VPSDE } from './sde/vp.js';

@@ -38,12 +38,20 @@ export interface SwitchSpec {
   readonly doc: string;
 }
 
-export type OptionSpec = NumberSpec | ChoiceSpec | SwitchSpec;
+/** A free text option (a schedule name or expression), checked where it is used; `accepts` says what it takes. */
+export interface TextSpec {
+  readonly type: 'text';
+  readonly accepts: string;
+  readonly default?: string;
+  readonly doc: string;
+}
+
+export type OptionSpec = NumberSpec | ChoiceSpec | SwitchSpec | TextSpec;
 
 /** A domain's options: field name -> spec. */
 export type Schema = { readonly [field: string]: OptionSpec };
 
-type ValueOf<S> = S extends NumberSpec ? number : S extends ChoiceSpec<infer C> ? C : S extends SwitchSpec ? boolean : never;
+type ValueOf<S> = S extends NumberSpec ? number : S extends ChoiceSpec<infer C> ? C : S extends SwitchSpec ? boolean : S extends TextSpec ? string : never;
 
 /** The plain object a schema describes; every field optional (absent: the default applies where it is used). */
 export type OptionsOf<S extends Schema> = { -readonly [K in keyof S]?: ValueOf<S[K]> };
@@ -122,6 +130,9 @@ export function checkOption(field: string, spec: OptionSpec, value: unknown): nu
     case 'choice':
       if (typeof value === 'string' && spec.choices.includes(value)) return value;
       throw new OptionError(field, `expected one of ${spec.choices.join(', ')}, got '${String(value)}'`);
+    case 'text':
+      if (typeof value === 'string' && value.trim() !== '') return value;
+      throw new OptionError(field, `expected ${spec.accepts}, got '${String(value)}'`);
     case 'boolean':
       if (value === true || value === 'true') return true;
       if (value === false || value === 'false') return false;
@@ -159,7 +170,7 @@ function shownNumber(v: number): string {
 
 /** The help text of one option: its doc, then what it accepts and its default, e.g. 'tolerance [number > 0, default 1e-5]'. */
 export function helpText(spec: OptionSpec): string {
-  const accepts = spec.type === 'number' ? describeNumber(spec) : spec.type === 'choice' ? `one of ${spec.choices.join(' | ')}` : 'switch';
+  const accepts = spec.type === 'number' ? describeNumber(spec) : spec.type === 'choice' ? `one of ${spec.choices.join(' | ')}` : spec.type === 'text' ? spec.accepts : 'switch';
   const shown = typeof spec.default === 'number' ? shownNumber(spec.default) : String(spec.default);
   const tag = spec.default === undefined ? accepts : `${accepts}, default ${shown}`;
   return `${spec.doc} [${tag}]`;

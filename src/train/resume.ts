@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { CheckpointConfig } from '../models/checkpoint.js';
 import type { ModelConfig, Parameterization } from '../models/score-model.js';
+import { SDE_SCHEMA } from '../sde/options.js';
 import type { SDEConfig } from '../sde/types.js';
 import type { SettingChange, TrainSettings } from './settings.js';
 import { CHANGEABLE_ON_RESUME, TRAIN_SCHEMA } from './options.js';
@@ -30,14 +31,8 @@ const FIXED = (Object.keys(TRAIN_SCHEMA) as (keyof typeof TRAIN_SCHEMA)[])
 /** Settings a resume may change, with their flags. */
 const CHANGEABLE = CHANGEABLE_ON_RESUME.map((k) => [k, `--${flagName(k)}`] as const);
 
-const SDE_FLAGS: [keyof SDEConfig, string][] = [
-  ['sde', '--sde'],
-  ['schedule', '--schedule'],
-  ['betaMin', '--beta-min'],
-  ['betaMax', '--beta-max'],
-  ['sigmaMin', '--sigma-min'],
-  ['sigmaMax', '--sigma-max'],
-];
+/** The SDE's fields (fixed by the checkpoint), with their flags. */
+const SDE_FLAGS = (Object.keys(SDE_SCHEMA) as (keyof SDEConfig)[]).map((k) => [k, `--${flagName(k)}`] as const);
 
 const show = (v: unknown) => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
 

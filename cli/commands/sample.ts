@@ -5,7 +5,7 @@ import { UsageError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { imageGrid } from '../../src/io/png.js';
 import { openStreamFile, type StreamFile } from '../../src/io/stream-file.js';
-import { deriveSeed } from '../../src/solvers/common.js';
+import { mixSeed } from '../../src/random.js';
 import { integrate } from '../../src/solvers/integrate.js';
 import { checkEndTime } from '../../src/solvers/grids.js';
 import { SOLVER_NAMES, SOLVERS } from '../../src/solvers/registry.js';
@@ -37,7 +37,7 @@ export function chunkSize(d: number): number {
  * what one run over all samples gives), chunk k > 0 a seed derived from (seed, k).
  */
 export function chunkSeed(seed: number, k: number): number {
-  return k === 0 ? seed : deriveSeed(seed, CHUNK_STREAM, k);
+  return k === 0 ? seed : mixSeed(seed, CHUNK_STREAM, k);
 }
 
 /** The arrays one after another. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadMnist, MNIST_SIZE, MNIST_TEST_COUNT } from '../data/mnist.js';
-import { mixSeed, Rng } from '../data/random.js';
+import { mixSeed, Rng } from '../random.js';
 import { UsageError } from '../errors.js';
 import { removeStaleTemps, syncDir, writeFileAtomic } from '../io/atomic.js';
 import { conv3x3, dense } from '../models/layers.js';

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { normalArray, uniformRng } from '../random.js';
+import { mixSeed, normalArray, uniformRng } from '../random.js';
 import { driftCoefficients, PROBABILITY_FLOW } from '../sde/reverse.js';
 import type { ScoreFn, SDE } from '../sde/types.js';
-import { deriveSeed } from '../solvers/common.js';
 import { dormandPrince } from '../solvers/rk45.js';
 import { dimsPerSample } from '../tensor/dims.js';
 
@@ -79,11 +78,11 @@ export function hutchinsonScoreDivergence(score: ScoreFn, x: tf.Tensor, t: tf.Te
 
 /**
  * A fixed probe of the given shape, seeded: Rademacher (+-1 with probability 1/2 each, the
- * sign of a normal draw) or standard Gaussian, from normalArray(deriveSeed(seed, 11)).
+ * sign of a normal draw) or standard Gaussian, from normalArray(mixSeed(seed, 11)).
  */
 export function hutchinsonProbe(shape: number[], kind: Probe, seed: number): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  const z = normalArray(n, deriveSeed(seed, PROBE_STREAM));
+  const z = normalArray(n, mixSeed(seed, PROBE_STREAM));
   if (kind === 'rademacher') for (let i = 0; i < n; i++) z[i] = z[i] < 0 ? -1 : 1;
   return tf.tensor(z, shape, 'float32');
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
+import { mixSeed, normalArray } from '../random.js';
 import { discretize, exactChain, type DiscreteChain } from '../sde/discrete.js';
 import { discretizedGaussianLogLikelihood, normalKL } from '../sde/gaussian.js';
 import type { ScoreFn, SDE } from '../sde/types.js';
@@ -105,7 +106,7 @@ export function variationalBound(sde: SDE, eps: NoisePredictor, x0: tf.Tensor, o
   for (let i = 0; i < N; i++) {
     const next = tf.tidy(() => {
       const steps = tf.fill([batch], i, 'int32') as tf.Tensor1D;
-      const noise = tf.randomNormal(x0.shape, 0, 1, 'float32', seed * 1_000_003 + i);
+      const noise = tf.tensor(normalArray(x0.size, mixSeed(seed, i)), x0.shape, 'float32');
       const xi = chain.qSample(x0, steps, noise);
       const predicted = eps(xi, tf.scalar(chain.times[i]));
       const x0Hat = tf.div(tf.sub(xi, tf.mul(Math.sqrt(1 - chain.alphaBars[i]), predicted)), Math.sqrt(chain.alphaBars[i]));

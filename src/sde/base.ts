@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { normalArray } from '../random.js';
 import { appendDims, dimsPerSample, sumPerSample } from '../tensor/dims.js';
 import type { Marginal, SDE, SDEConfig, SDEName } from './types.js';
 
@@ -23,9 +24,12 @@ export abstract class LinearDriftSDE implements SDE {
     return tf.tidy(() => tf.mul(appendDims(this.driftCoef(t), x.rank), x));
   }
 
-  /** z ~ N(0, priorStd^2 I). */
+  /** z ~ N(0, priorStd^2 I): seeded draws from src/random.ts (the same on every backend), else tfjs's generator. */
   priorSample(shape: number[], seed?: number): tf.Tensor {
-    return tf.randomNormal(shape, 0, this.priorStd, 'float32', seed);
+    if (seed === undefined) return tf.randomNormal(shape, 0, this.priorStd, 'float32');
+    const z = normalArray(shape.reduce((a, b) => a * b, 1), seed);
+    for (let i = 0; i < z.length; i++) z[i] *= this.priorStd;
+    return tf.tensor(z, shape, 'float32');
   }
 
   /** log N(z; 0, s^2 I) = -|z|^2 / (2 s^2) - D/2 log(2 pi s^2), per sample. */

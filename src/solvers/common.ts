@@ -11,12 +11,6 @@ export const NOISE_STREAM = 2;
 export const IMPUTE_STAGE = 0x7fffffff;
 
 /**
- * The seed derivation of the solvers' streams, mixSeed of src/random.ts under its old name.
- * It goes when cli/commands/sample.ts imports mixSeed from src/random.ts.
- */
-export { mixSeed as deriveSeed } from '../random.js';
-
-/**
  * A tensor of standard normal draws generated on the host by normalArray (src/random.ts): the
  * same numbers on every backend, and several times faster than tf.randomNormal.
  */

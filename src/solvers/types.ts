@@ -104,7 +104,7 @@ export interface RunOptions {
    * time to the nearest grid time; ode-rk45 steps onto it exactly. `times` reports the actual times.
    */
   saveAt?: 'all' | readonly number[];
-  /** Noise source (default: seeded tf.randomNormal, per step and stage from the base seed). */
+  /** Noise source (default: normalTensor (host-side normals, the same on every backend), per step and stage from the base seed). */
   noise?: NoiseSampler;
   /** Called after each step with the step count and the time reached (progress reporting). */
   onStep?: (step: number, t: number) => void;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
-import type { Rng } from '../data/random.js';
+import type { Rng } from '../random.js';
 import type { EpsFn } from '../models/score-model.js';
 import type { DiscreteChain } from '../sde/discrete.js';
 import type { SDE } from '../sde/types.js';
@@ -25,11 +25,13 @@ export type Objective = (typeof OBJECTIVES)[number];
 /** Lower end of the training times t ~ U[eps, T]. */
 export const DEFAULT_TRAIN_EPS = 1e-5;
 
+/** Checks an objective name (dsm or ddpm); errors name `flag`. */
 export function parseObjective(value: string, flag = '--objective'): Objective {
   if ((OBJECTIVES as readonly string[]).includes(value)) return value as Objective;
   throw new UsageError(`${flag}: unknown objective '${value}', expected one of ${OBJECTIVES.join(', ')}`);
 }
 
+/** Checks a loss weighting name (eps or likelihood); errors name `flag`. */
 export function parseWeighting(value: string, flag = '--weighting'): Weighting {
   if ((WEIGHTINGS as readonly string[]).includes(value)) return value as Weighting;
   throw new UsageError(`${flag}: unknown weighting '${value}', expected one of ${WEIGHTINGS.join(', ')}`);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/dataset.js';
-import { mixSeed, Rng } from '../data/random.js';
+import { mixSeed, Rng } from '../random.js';
 import { ddpmLoss, dropLabels, dsmLoss } from './losses.js';
 import type { TrainPlan } from './plan.js';
 import type { TrainState } from './state.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mixSeed } from '../data/random.js';
+import { mixSeed } from '../random.js';
 import { disposeParams, initParams, toVariables, type Params } from '../models/params.js';
 import { ScoreModel } from '../models/score-model.js';
 import { Adam } from './adam.js';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Rng } from '../../src/data/random.js';
+import { Rng } from '../../src/random.js';
 import { errorLines, runCli } from '../cli/run-cli.js';
 
 let dir: string;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.js';
-import { Rng } from '../../src/data/random.js';
+import { Rng } from '../../src/random.js';
 import { UsageError } from '../../src/errors.js';
 import { loadCheckpoint } from '../../src/models/checkpoint.js';
 import { defaultMLPConfig } from '../../src/models/mlp.js';

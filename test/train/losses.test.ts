@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/data/random.js';
+import { Rng } from '../../src/random.js';
 import { createModel, defaultModelConfig } from '../../src/models/factory.js';
 import { disposeParams } from '../../src/models/params.js';
 import { discretize } from '../../src/sde/discrete.js';

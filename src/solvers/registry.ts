@@ -5,6 +5,7 @@ import { ddpm } from './ddpm.js';
 import { dpmSolver } from './dpm-solver.js';
 import { dpmSolverPlusPlus } from './dpm-solver-pp.js';
 import { eulerMaruyama } from './euler-maruyama.js';
+import { improvedEuler } from './improved-euler.js';
 import { odeEuler, odeHeun } from './ode.js';
 import { checkEndTime } from './grids.js';
 import { COMMON_SOLVER_SCHEMA } from './options.js';
@@ -14,7 +15,7 @@ import { rk45 } from './rk45.js';
 import type { IntegrateOptions, SolverInfo, SolverModule } from './types.js';
 
 /** Every solver module, in the order `--help` lists them. Adding a solver: its module, and one entry here. */
-export const SOLVER_MODULES = [eulerMaruyama, reverseDiffusion, ddpm, predictorCorrector, odeEuler, odeHeun, rk45, ddim, dpmSolver, dpmSolverPlusPlus] as const;
+export const SOLVER_MODULES = [eulerMaruyama, improvedEuler, reverseDiffusion, ddpm, predictorCorrector, odeEuler, odeHeun, rk45, ddim, dpmSolver, dpmSolverPlusPlus] as const;
 
 type Module = (typeof SOLVER_MODULES)[number];
 

@@ -28,6 +28,7 @@ export function sampleSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** The normalization that leaves data as it is: mean 0, std 1 (x' = x). */
 export function identityNormalization(): Normalization {
   return { mean: [0], std: [1] };
 }

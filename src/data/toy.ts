@@ -6,6 +6,7 @@ import { Rng } from '../random.js';
 export const TOY_DATASETS = ['moons', 'swissroll', '8gaussians', 'checkerboard', 'rings'] as const;
 export type ToyName = (typeof TOY_DATASETS)[number];
 
+/** True when `value` names a built-in 2-D data set (TOY_DATASETS). */
 export function isToyName(value: string): value is ToyName {
   return (TOY_DATASETS as readonly string[]).includes(value);
 }

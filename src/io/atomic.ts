@@ -15,16 +15,7 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
   const dir = path.dirname(path.resolve(target));
   const base = path.basename(target);
   const temp = path.join(dir, `.${base}.${process.pid}.tmp`);
-  const fd = fs.openSync(temp, 'w');
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(temp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
+  writeSynced(fs.openSync(temp, 'w'), temp, data);
   try {
     fs.renameSync(temp, target);
   } catch (e) {
@@ -109,4 +100,20 @@ export function writeFailure(file: string, error: unknown): Error {
   const code = (error as NodeJS.ErrnoException)?.code;
   if (error instanceof UsageError || code === undefined || !(code in ENVIRONMENT)) return error as Error;
   return new UsageError(`${file}: cannot write: ${ENVIRONMENT[code]} (${code})`);
+}
+
+/**
+ * Writes `data` to the open file `fd` (named `file`) and flushes it to the disk, then closes it;
+ * on failure closes it, removes the file and rethrows, so no partial file stays.
+ */
+export function writeSynced(fd: number, file: string, data: string | NodeJS.ArrayBufferView): void {
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
 }

@@ -17,6 +17,7 @@ export type TimeEmbeddingConfig =
 export const DEFAULT_FOURIER: TimeEmbeddingConfig = { kind: 'fourier', dim: 32, scale: 16 };
 export const DEFAULT_SINUSOIDAL: TimeEmbeddingConfig = { kind: 'sinusoidal', dim: 32, maxPeriod: 10000, timeScale: 1000 };
 
+/** Checks a time-embedding config: an even dim >= 4, a positive Fourier scale, maxPeriod > 1 and timeScale > 0. */
 export function checkEmbeddingConfig(c: TimeEmbeddingConfig): void {
   if (!(Number.isInteger(c.dim) && c.dim >= 4 && c.dim % 2 === 0)) throw new Error(`time embedding: dim must be an even integer >= 4, got ${c.dim}`);
   if (c.kind === 'fourier' && !(c.scale > 0)) throw new Error(`time embedding: scale must be positive, got ${c.scale}`);

@@ -12,6 +12,7 @@ export function defaultNetworkConfig(shape: readonly number[]): NetworkConfig {
   throw new Error(`no default network for samples of shape [${shape}] (expected [D] or [H, W, C])`);
 }
 
+/** The default score model for samples of `shape`: an MLP for [D], a U-Net for [H, W, C]; the given parameterization, inputs scaled by the marginal std. */
 export function defaultModelConfig(shape: readonly number[], parameterization: Parameterization = 'eps'): ModelConfig {
   return { network: defaultNetworkConfig(shape), parameterization, inputScaling: 'marginal' };
 }

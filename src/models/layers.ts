@@ -38,18 +38,26 @@ export function dense(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return denseOp(x, w, b);
 }
 
-const denseSiluOp = custom<(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: Saver) => {
-  const z = tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b });
+/**
+ * y = silu(z) of a product z = x w + b (+ c), with the gradient the tape needs:
+ * dz = silu'(z) dy, dx = dz w^T, dw = x^T dz, db = sum_rows dz (and dc = dz when c is given).
+ */
+function siluOfProduct(x: tf.Tensor, w: tf.Tensor, z: tf.Tensor, save: Saver, withAddend: boolean) {
   const [y, s] = siluParts(z);
   save([x, w, s, y]);
   return {
-    value: y,
+    value: y as tf.Tensor2D,
     gradFunc: (dy: tf.Tensor, [sx, sw, ss, sy]: tf.Tensor[]) => {
       const dz = siluGrad(dy, ss, sy);
-      return [matMulT(dz, sw, false, true), matMulT(sx, dz, true, false), sumRows(dz)];
+      const grads = [matMulT(dz, sw, false, true), matMulT(sx, dz, true, false), sumRows(dz)];
+      return withAddend ? [...grads, dz] : grads;
     },
   };
-});
+}
+
+const denseSiluOp = custom<(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: Saver) =>
+  siluOfProduct(x, w, tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }), save, false),
+);
 
 /**
  * silu(x w + b), with its gradient under a gradient tape; without one, the forward op alone
@@ -60,18 +68,9 @@ export function denseSilu(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D
   return denseSiluOp(x, w, b);
 }
 
-const denseAddSiluOp = custom<(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor2D>((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, c: tf.Tensor, save: Saver) => {
-  const z = tf.add(tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }), c);
-  const [y, s] = siluParts(z);
-  save([x, w, s, y]);
-  return {
-    value: y,
-    gradFunc: (dy: tf.Tensor, [sx, sw, ss, sy]: tf.Tensor[]) => {
-      const dz = siluGrad(dy, ss, sy);
-      return [matMulT(dz, sw, false, true), matMulT(sx, dz, true, false), sumRows(dz), dz];
-    },
-  };
-});
+const denseAddSiluOp = custom<(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor2D>((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, c: tf.Tensor, save: Saver) =>
+  siluOfProduct(x, w, tf.add(tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }), c), save, true),
+);
 
 /** silu(x w + b + c) with c [n, b] (e.g. a projected time embedding). */
 export function denseAddSilu(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Tensor2D {

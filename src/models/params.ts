@@ -73,6 +73,7 @@ export function cloneParams(params: Params): Params {
   return out;
 }
 
+/** Disposes every tensor of a parameter set (none: nothing). */
 export function disposeParams(params: Params | undefined): void {
   if (!params) return;
   for (const v of Object.values(params)) v.dispose();

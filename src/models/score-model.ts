@@ -10,6 +10,7 @@ import type { Params } from './params.js';
 export const PARAMETERIZATIONS = ['eps', 'score'] as const;
 export type Parameterization = (typeof PARAMETERIZATIONS)[number];
 
+/** Checks a parameterization name (eps: s = -eps / std, or score); errors name `flag`. */
 export function parseParameterization(value: string, flag = '--param'): Parameterization {
   if ((PARAMETERIZATIONS as readonly string[]).includes(value)) return value as Parameterization;
   throw new UsageError(`${flag}: unknown parameterization '${value}', expected one of ${PARAMETERIZATIONS.join(', ')}`);

@@ -22,6 +22,7 @@ export interface AdamConfig {
 
 export const DEFAULT_ADAM: AdamConfig = { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, warmup: 100, gradClip: 1 };
 
+/** The Adam optimiser described above, with its state (m, v, step) on named variables. */
 export class Adam {
   readonly config: AdamConfig;
   /** Number of updates applied so far. */

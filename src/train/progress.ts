@@ -23,6 +23,7 @@ export interface ProgressStream {
   isTTY?: boolean;
 }
 
+/** A duration in seconds as people read it: 42s, 3m05s, 1h02m ('?' when not finite). */
 export function formatDuration(sec: number): string {
   if (!Number.isFinite(sec)) return '?';
   const s = Math.max(0, Math.round(sec));
@@ -32,6 +33,7 @@ export function formatDuration(sec: number): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(r).padStart(2, '0')}s` : `${r}s`;
 }
 
+/** One progress line: step/total, loss, it/s, learning rate, elapsed and ETA. */
 export function formatProgress(p: ProgressInfo): string {
   const width = String(p.total).length;
   return (
@@ -40,6 +42,10 @@ export function formatProgress(p: ProgressInfo): string {
   );
 }
 
+/**
+ * A progress reporter on `stream` (stderr by default): on a terminal one line redrawn in place,
+ * ended by finish(); off a terminal one line per update.
+ */
 export function createProgressReporter(stream: ProgressStream = process.stderr): ProgressReporter {
   const tty = Boolean(stream.isTTY);
   let open = false;

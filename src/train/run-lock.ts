@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { processAlive } from '../io/atomic.js';
+import { processAlive, writeSynced } from '../io/atomic.js';
 
 /*
  * One writer per run directory: `sde train` holds DIR/.lock while it runs. The file is created
@@ -79,15 +79,7 @@ export function acquireRunLock(dir: string, flag = '--out'): RunLock {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     if (fd !== undefined) {
-      try {
-        fs.writeFileSync(fd, text);
-        fs.fsyncSync(fd);
-      } catch (e) {
-        fs.closeSync(fd);
-        fs.rmSync(file, { force: true });
-        throw e;
-      }
-      fs.closeSync(fd);
+      writeSynced(fd, file, text);
       held.set(file, text);
       if (!exitHook) {
         exitHook = true;

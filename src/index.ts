@@ -90,6 +90,8 @@ export { TOY_DATASETS, toyDataset } from './data/toy.js';
 export type { ToyName } from './data/toy.js';
 export { loadCsv, parseCsv } from './data/csv.js';
 export type { CsvOptions } from './data/csv.js';
+export { CSV_DELIMITERS, CSV_SCHEMA } from './data/csv-options.js';
+export type { CsvFormat } from './data/csv-options.js';
 export { loadMnist, MNIST_SPLITS } from './data/mnist.js';
 export type { MnistOptions, MnistSplit } from './data/mnist.js';
 

@@ -1,7 +1,8 @@
 /**
  * Progress of a long task on stderr, like tqdm: on a terminal one line redrawn in place (a bar,
- * percent, count done of total, rate, elapsed and ETA), at most every 100 ms; off a terminal a
- * full line at most every 5 s. Nothing is written for work that ends within 1 s.
+ * percent, count done of total, rate, elapsed and ETA), at most every 100 ms, from 1 s on; off a
+ * terminal (a pipe, a log) a full line every 5 s and the final one (so nothing for work under 5 s).
+ * Nothing at all is written for work that ends within 1 s.
  *
  * Written here rather than taken from a library (cli-progress and the like): this is some eighty
  * lines, has no dependency, and does what the commands need, a time-throttled single bar that
@@ -46,6 +47,11 @@ export function formatBar(fraction: number, width = BAR_WIDTH): string {
 export function formatBarPercent(fraction: number): string {
   const f = Math.min(1, Math.max(0, fraction));
   return `${formatBar(f)} ${`${Math.floor(f * 100)}%`.padStart(4)}`;
+}
+
+/** How far a run from time T down to eps has come at time t, in [0, 1] (progress of an adaptive solver). */
+export function reverseTimeFraction(t: number, T: number, eps: number): number {
+  return T > eps ? Math.min(1, Math.max(0, (T - t) / (T - eps))) : 1;
 }
 
 /** The state of a task at one moment. */
@@ -93,7 +99,7 @@ export interface TaskProgress {
   tick(done: number): void;
   /** Writes `line` (and a newline) without breaking the bar: cleared first, redrawn after. */
   log(line: string): void;
-  /** The work ended: the final state once more and a newline, if anything was drawn or the task took over 1 s. */
+  /** The work ended: the final state once more (and on a terminal a newline), if a line was drawn before or (terminal) the task took over 1 s. */
   finish(): void;
 }
 
@@ -134,7 +140,7 @@ export function createTaskProgress(options: TaskProgressOptions): TaskProgress {
       if (!enabled || finished) return;
       finished = true;
       const t = now();
-      if (!drawn && t - started < PROGRESS_DELAY_MS) return;
+      if (!drawn && (!tty || t - started < PROGRESS_DELAY_MS)) return;
       draw(t);
       if (tty) stream.write('\n');
     },

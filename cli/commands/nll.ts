@@ -4,6 +4,7 @@ import type { Dataset } from '../../src/data/dataset.js';
 import { datasetNll, type DatasetNll, type DatasetNllOptions } from '../../src/eval/dataset-nll.js';
 import { NLL_SCHEMA } from '../../src/eval/nll-options.js';
 import { flagName } from '../../src/options/schema.js';
+import { createTaskProgress } from '../../src/progress.js';
 import { checkEndTime } from '../../src/solvers/grids.js';
 import { UsageError } from '../../src/errors.js';
 import { readCheckpointConfig } from '../../src/models/checkpoint.js';
@@ -81,6 +82,8 @@ export const nllCommand: CommandModule = {
     const { file, data, options } = nllRequest(argv);
     const backend = await backendFromArgs(argv);
     const source = loadScoreSource(argv);
+    // Progress in points done, batch by batch (none under --json).
+    const progress = createTaskProgress({ label: `nll ${options.method ?? NLL_SCHEMA.method.default}`, total: data.n, unit: 'points', enabled: !argv.json });
     try {
       // Model coordinates: a checkpoint's normalization x = (raw - mean) / std; the oracle's are the data's.
       const normalization = argv.checkpoint !== undefined ? readCheckpointConfig(String(argv.checkpoint)).data.normalization : undefined;
@@ -88,13 +91,13 @@ export const nllCommand: CommandModule = {
       const r = datasetNll(source.sde, source.score, { x: data.x, sampleShape: source.sampleShape }, {
         ...options,
         ...(normalization ? { normalization } : {}),
-        onBatch: (b, batches, done) => {
-          if (batches > 1) process.stderr.write(`batch ${b}/${batches}: ${done} of ${data.n} points\n`);
-        },
+        onBatch: (_b, _batches, done) => progress.tick(done),
       });
+      progress.finish();
       const seconds = (performance.now() - started) / 1000;
       emit(argv, nllSummary(r, seconds, backend.backend), () => nllLine(r, file, source.describe, seconds));
     } finally {
+      progress.finish();
       source.dispose();
     }
   },

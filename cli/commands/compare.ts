@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { loadCsv } from '../../src/data/csv.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { isToyName } from '../../src/data/toy.js';
-import { compareSolvers, comparisonRuns, sampleQuality } from '../../src/eval/compare.js';
+import { compareSolvers, comparisonRuns, runLabel, sampleQuality } from '../../src/eval/compare.js';
 import type { Points } from '../../src/eval/metrics.js';
 import { UsageError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
@@ -101,11 +101,11 @@ export const compareCommand: CommandModule = {
       solverOptions: { ...options, impute: source.impute },
       onResult: (r) => process.stderr.write(`${r.solver} ${r.steps} steps: ${r.nfe} NFE, ${r.seconds.toFixed(2)} s, sliced W2 ${r.sw2.toFixed(4)}\n`),
     });
-    const rows: ComparisonRow[] = results.map(({ solver, steps, nfe, seconds, sw2, energy }) => ({ solver, steps, nfe, seconds, sw2, energy }));
+    const rows: ComparisonRow[] = results.map(({ solver, steps, tolerance, nfe, seconds, sw2, energy }) => ({ solver, steps, ...(tolerance === undefined ? {} : { tolerance }), nfe, seconds, sw2, energy }));
     // The scatter plots show the last (largest) run of each solver next to the reference.
     const scatter: { label: string; points: Points }[] = [
       { label: 'reference', points: reference.slice(0, 2000) },
-      ...solvers.map((s) => results.filter((r) => r.solver === s).pop()!).map((r) => ({ label: `${r.solver} (${r.nfe} NFE)`, points: r.points.slice(0, 2000) })),
+      ...solvers.map((s) => results.filter((r) => r.solver === s).pop()!).map((r) => ({ label: `${runLabel(r)} (${r.nfe} NFE)`, points: r.points.slice(0, 2000) })),
     ];
     source.dispose();
     if (report) {
@@ -119,7 +119,7 @@ export const compareCommand: CommandModule = {
       })));
     }
     emit(argv, { n, noiseFloor, rows, report: report ?? null, backend: backend.backend, ...conditioningSummary(conditioning) }, () =>
-      formatTable(['solver', 'steps', 'NFE', 'seconds', 'sliced W2', 'energy'], rows.map((r) => [r.solver, r.steps, r.nfe, r.seconds, r.sw2, r.energy])) +
+      formatTable(['solver', 'steps', 'NFE', 'seconds', 'sliced W2', 'energy'], rows.map((r) => [runLabel(r), r.steps, r.nfe, r.seconds, r.sw2, r.energy])) +
       `\nnoise floor: sliced W2 ${noiseFloor.sw2.toPrecision(4)}, energy ${noiseFloor.energy.toPrecision(4)}` +
       (report ? `\nreport: ${report}` : ''),
     );

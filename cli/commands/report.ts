@@ -58,7 +58,16 @@ function readSummary(file: string): { rows: ComparisonRow[]; noiseFloor?: { sw2:
     if (typeof r?.solver !== 'string' || !['steps', 'nfe', 'seconds', 'sw2', 'energy'].every((k) => isNumber(r[k]))) {
       throw new UsageError(`${file}: rows[${i}] needs "solver" and numeric "steps", "nfe", "seconds", "sw2", "energy"`);
     }
-    return { solver: r.solver, steps: r.steps as number, nfe: r.nfe as number, seconds: r.seconds as number, sw2: r.sw2 as number, energy: r.energy as number };
+    if (r.tolerance !== undefined && !isNumber(r.tolerance)) throw new UsageError(`${file}: rows[${i}].tolerance must be a number`);
+    return {
+      solver: r.solver,
+      steps: r.steps as number,
+      ...(r.tolerance === undefined ? {} : { tolerance: r.tolerance }),
+      nfe: r.nfe as number,
+      seconds: r.seconds as number,
+      sw2: r.sw2 as number,
+      energy: r.energy as number,
+    };
   });
   const nf = summary.noiseFloor as { sw2?: unknown; energy?: unknown } | undefined;
   const noiseFloor = nf && isNumber(nf.sw2) && isNumber(nf.energy) ? { sw2: nf.sw2, energy: nf.energy } : undefined;
@@ -71,7 +80,10 @@ function readSummary(file: string): { rows: ComparisonRow[]; noiseFloor?: { sw2:
   return { rows, ...(noiseFloor ? { noiseFloor } : {}), samples, facts };
 }
 
-/** A sample file listed in the summary, looked up as written and in the run directory; 2-D rows or nothing. */
+/**
+ * A sample file listed in the summary, looked up as written and in the run directory; 2-D rows or
+ * nothing. sde demo's samples-SOLVER.csv is labelled SOLVER, so that it is drawn in that solver's colour.
+ */
 function scatterOf(dir: string, file: string): { label: string; points: number[][] } | undefined {
   const candidates = [file, path.join(dir, path.basename(file))];
   const found = candidates.find((f) => fs.existsSync(f) && fs.statSync(f).isFile());
@@ -80,7 +92,7 @@ function scatterOf(dir: string, file: string): { label: string; points: number[]
     const data = loadCsv(found);
     if (data.shape[0] !== 2) return undefined;
     const m = Math.min(data.n, SCATTER_POINTS);
-    return { label: path.basename(found, '.csv'), points: Array.from({ length: m }, (_, i) => [data.x[2 * i], data.x[2 * i + 1]]) };
+    return { label: path.basename(found, '.csv').replace(/^samples-/, ''), points: Array.from({ length: m }, (_, i) => [data.x[2 * i], data.x[2 * i + 1]]) };
   } catch {
     return undefined;
   }

@@ -30,9 +30,20 @@ export function comparisonRuns(solvers: readonly SolverName[], steps: readonly n
   );
 }
 
+/**
+ * The name of a comparison run in tables and plots: the solver, and for the adaptive one its
+ * tolerance ('ode-rk45 tol 1e-5'), which is what it was asked for (its step count is an outcome).
+ */
+export function runLabel(run: { solver: string; tolerance?: number }): string {
+  return run.tolerance === undefined ? run.solver : `${run.solver} tol ${run.tolerance.toExponential()}`;
+}
+
 export interface ComparisonResult {
   solver: SolverName;
+  /** Steps of a fixed-step solver, or the accepted steps of the adaptive one. */
   steps: number;
+  /** The adaptive solver's rtol = atol (absent for a fixed-step solver). */
+  tolerance?: number;
   nfe: number;
   seconds: number;
   sw2: number;
@@ -74,6 +85,7 @@ export function compareSolvers(options: CompareOptions): ComparisonResult[] {
     const result: ComparisonResult = {
       solver: run.solver,
       steps: run.steps ?? r.accepted ?? 0,
+      ...(run.tolerance === undefined ? {} : { tolerance: run.tolerance }),
       nfe: r.nfe,
       seconds,
       ...sampleQuality(points, options.reference),

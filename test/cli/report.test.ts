@@ -17,7 +17,7 @@ function embedded(file: string): Record<string, unknown> {
 const ROWS = [
   { solver: 'ddpm', steps: 10, nfe: 10, seconds: 0.1, sw2: 0.3, energy: 0.05 },
   { solver: 'ddpm', steps: 20, nfe: 20, seconds: 0.2, sw2: 0.2, energy: 0.03 },
-  { solver: 'ode-rk45', steps: 12, nfe: 80, seconds: 0.5, sw2: 0.1, energy: 0.01 },
+  { solver: 'ode-rk45', steps: 12, tolerance: 1e-5, nfe: 80, seconds: 0.5, sw2: 0.1, energy: 0.01 },
 ];
 const logLine = (step: number) => JSON.stringify({ step, loss: 1 / step, gradNorm: 1, lr: 1e-3, itPerSec: 100, elapsedSec: step / 100 });
 
@@ -67,7 +67,10 @@ describe('sde report', () => {
     expect(data.rows).toEqual(ROWS);
     expect(data.noiseFloor).toEqual({ sw2: 0.01, energy: 0.001 });
     expect((data.loss as unknown[]).length).toBe(5);
-    expect(data.scatter).toEqual([{ label: 'samples-ddpm', points: [[0, 1], [1, 0], [0.5, 0.5]] }]);
+    // samples-SOLVER.csv is labelled SOLVER: drawn in that solver's colour.
+    expect(data.scatter).toEqual([{ label: 'ddpm', points: [[0, 1], [1, 0], [0.5, 0.5]] }]);
+    // The rk45 row keeps its tolerance and is labelled by it.
+    expect(fs.readFileSync(path.join(dir, 'demo', 'report.html'), 'utf8')).toContain('<td>ode-rk45 tol 1e-5</td>');
     expect(data.facts).toMatchObject({ trainingSteps: 500, backend: 'wasm' });
     // Text mode names the file.
     const text = runCli(['report', 'demo'], { cwd: dir });

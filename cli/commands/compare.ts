@@ -2,12 +2,13 @@ import type { Argv, CommandModule } from 'yargs';
 import { loadCsv } from '../../src/data/csv.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { isToyName } from '../../src/data/toy.js';
-import { compareSolvers, comparisonRuns, runLabel, sampleQuality } from '../../src/eval/compare.js';
+import { compareSolvers, comparisonRuns, runLabel, sampleQuality, type ComparisonResult } from '../../src/eval/compare.js';
 import type { Points } from '../../src/eval/metrics.js';
 import { UsageError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { renderReport, type ComparisonRow } from '../../src/report/html.js';
-import { checkEndTime } from '../../src/solvers/grids.js';
+import { createTaskProgress, reverseTimeFraction } from '../../src/progress.js';
+import { checkEndTime, DEFAULT_EPS } from '../../src/solvers/grids.js';
 import { SOLVER_NAMES } from '../../src/solvers/registry.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
 import { formatTable } from '../format.js';
@@ -91,16 +92,33 @@ export const compareCommand: CommandModule = {
     const source = conditionSource(loadScoreSource(argv), conditioning, n);
     const [reference, second] = referenceSets(source, referenceFile, referenceData, n, options.seed ?? 0);
     const noiseFloor = sampleQuality(second, reference);
-    const results = compareSolvers({
-      sde: source.sde,
-      score: source.score,
-      shape: [n, ...source.sampleShape],
-      toPoints: source.toPoints,
-      reference,
-      runs: comparisonRuns(solvers, steps, tolerances),
-      solverOptions: { ...options, impute: source.impute },
-      onResult: (r) => process.stderr.write(`${r.solver} ${r.steps} steps: ${r.nfe} NFE, ${r.seconds.toFixed(2)} s, sliced W2 ${r.sw2.toFixed(4)}\n`),
-    });
+    // Progress in cells done: each cell's part by its steps, or (ode-rk45) by the time it has reached.
+    const runs = comparisonRuns(solvers, steps, tolerances);
+    const progress = createTaskProgress({ label: 'compare', total: runs.length, unit: 'cells', enabled: !argv.json });
+    const eps = options.eps ?? DEFAULT_EPS;
+    let cell = 0;
+    const cellFraction = (step: number, t: number) => {
+      const run = runs[cell];
+      return run.steps === undefined ? reverseTimeFraction(t, source.sde.T, eps) : step / run.steps;
+    };
+    let results: ComparisonResult[];
+    try {
+      results = compareSolvers({
+        sde: source.sde,
+        score: source.score,
+        shape: [n, ...source.sampleShape],
+        toPoints: source.toPoints,
+        reference,
+        runs,
+        solverOptions: { ...options, impute: source.impute, onStep: (step, t) => progress.tick(cell + cellFraction(step, t)) },
+        onResult: (r) => {
+          progress.tick(++cell);
+          progress.log(`${r.solver} ${r.steps} steps: ${r.nfe} NFE, ${r.seconds.toFixed(2)} s, sliced W2 ${r.sw2.toFixed(4)}`);
+        },
+      });
+    } finally {
+      progress.finish();
+    }
     const rows: ComparisonRow[] = results.map(({ solver, steps, tolerance, nfe, seconds, sw2, energy }) => ({ solver, steps, ...(tolerance === undefined ? {} : { tolerance }), nfe, seconds, sw2, energy }));
     // The scatter plots show the last (largest) run of each solver next to the reference.
     const scatter: { label: string; points: Points }[] = [

@@ -4,11 +4,11 @@ import { formatCsv } from '../../src/data/csv.js';
 import { UsageError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { imageGrid } from '../../src/io/png.js';
+import { scatterPng } from '../../src/report/scatter-png.js';
 import { openStreamFile, type StreamFile } from '../../src/io/stream-file.js';
-import { createTaskProgress, reverseTimeFraction, type TaskProgress } from '../../src/progress.js';
 import { mixSeed } from '../../src/random.js';
 import { integrate } from '../../src/solvers/integrate.js';
-import { checkEndTime, DEFAULT_EPS } from '../../src/solvers/grids.js';
+import { checkEndTime } from '../../src/solvers/grids.js';
 import { SOLVER_NAMES, SOLVERS } from '../../src/solvers/registry.js';
 import type { IntegrateOptions, SolverName } from '../../src/solvers/types.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
@@ -25,6 +25,8 @@ export const CHUNK_SAMPLES = 65_536;
 export const CHUNK_VALUES = 2 ** 20;
 /** Most images a PNG grid holds (a 64 x 64 grid). */
 export const MAX_GRID_IMAGES = 4096;
+/** Most reference points (draws from the data, in grey) behind each class's samples in a scatter plot. */
+const SCATTER_REFERENCE = 10_000;
 /** Stream id of the chunk seeds under --seed (the solvers use 1 and 2 under each chunk's seed). */
 const CHUNK_STREAM = 3;
 
@@ -76,6 +78,8 @@ interface SampleRequest {
   /** Values per sample, and whether samples are images (then a PNG grid is written when it holds them all). */
   d: number;
   grid: boolean;
+  /** --out FILE.png of samples of 2 values: a scatter plot instead of the CSV. */
+  scatter: boolean;
   chunk: number;
   chunks: number;
 }
@@ -99,10 +103,11 @@ function sampleRequest(argv: Record<string, unknown>): SampleRequest {
   const total = n * classes.length;
   checkSampleCount('n', total, sampleShape);
   checkConditioning(conditioning, { ...known, D: d, n });
-  if (pngOnly && !isImage) {
-    throw new UsageError(`--out: a .png grid needs image samples; ${known.describe} gives vectors of ${sampleShape[0]} values, use a .csv file`);
+  const scatter = pngOnly && !isImage && d === 2;
+  if (pngOnly && !isImage && !scatter) {
+    throw new UsageError(`--out: a .png is a scatter plot of samples of 2 values or a grid of images; ${known.describe} gives vectors of ${d} values, use a .csv file`);
   }
-  if (pngOnly && total > MAX_GRID_IMAGES) throw new UsageError(`--out: a .png grid holds at most ${MAX_GRID_IMAGES} images, asked for ${total}; write a .csv file`);
+  if (pngOnly && isImage && total > MAX_GRID_IMAGES) throw new UsageError(`--out: a .png grid holds at most ${MAX_GRID_IMAGES} images, asked for ${total}; write a .csv file`);
   if (options.eps !== undefined) checkEndTime(options.eps, known.T);
   const chunk = chunkSize(d);
   if (conditioning.knownFiles && Math.max(conditioning.knownFiles.known.n, conditioning.knownFiles.mask.n) > 1 && n > chunk) {
@@ -111,7 +116,7 @@ function sampleRequest(argv: Record<string, unknown>): SampleRequest {
   const out = checkOutputFile('out', outArg, ['.csv', '.png']);
   // Images get a PNG grid (from model space, where pixels lie in [-1, 1]) when it is small enough.
   const grid = isImage && total <= MAX_GRID_IMAGES;
-  return { solver, adaptive: info.adaptive, steps, n, options, conditioning, classes, total, out, pngOnly, known, d, grid, chunk, chunks: Math.ceil(n / chunk) };
+  return { solver, adaptive: info.adaptive, steps, n, options, conditioning, classes, total, out, pngOnly, known, d, grid, scatter, chunk, chunks: Math.ceil(n / chunk) };
 }
 
 /** The CSV written chunk by chunk: a write proceeds while the next chunk is computed; its error is taken up by the next write or flush. */
@@ -137,32 +142,23 @@ class ChunkedCsv {
   }
 }
 
-/** What the runs add up to: NFE, accepted and rejected steps (adaptive solvers), the grid's pixels and the source's description. */
+/** What the runs add up to: NFE, accepted and rejected steps (adaptive solvers), the grid's pixels, the scatter plot's points and the source's description. */
 interface SampleTally {
   nfe: number;
   accepted: number;
   rejected: number;
   pixels: Float32Array[];
+  /** Scatter plot: the samples and the reference draws, flat [n, 2] in data space, one array a chunk (a class). */
+  points: Float32Array[];
+  reference: Float32Array[];
   describe: string;
 }
 
-/** Progress of `sde sample` on stderr (none under --json): steps of all runs (classes x chunks), or runs with an adaptive solver. */
-function sampleProgress(argv: Record<string, unknown>, req: SampleRequest): TaskProgress {
-  const runs = req.classes.length * req.chunks;
-  return createTaskProgress({ label: `sample ${req.solver}`, total: req.adaptive ? runs : runs * req.steps, unit: req.adaptive ? 'runs' : 'steps', enabled: !argv.json });
-}
-
-/** The onStep of run `run` (0-based, class by class, chunk by chunk): steps done, or runs done with the current one's part by the time reached (adaptive). */
-function runProgress(req: SampleRequest, progress: TaskProgress, run: number, T: number): (step: number, t: number) => void {
-  const eps = req.options.eps ?? DEFAULT_EPS;
-  return req.adaptive ? (_step, t) => progress.tick(run + reverseTimeFraction(t, T, eps)) : (step) => progress.tick(run * req.steps + step);
-}
-
-/** Chunk k of one class: a solver run, checked finite, kept for the grid, written to the CSV; its steps reported to onStep. */
-async function sampleChunk(req: SampleRequest, source: ConditionedSource, label: number | undefined, k: number, csv: ChunkedCsv, tally: SampleTally, onStep: (step: number, t: number) => void): Promise<void> {
+/** Chunk k of one class: a solver run, checked finite, kept for the grid, written to the CSV; progress on stderr with several chunks. */
+async function sampleChunk(req: SampleRequest, source: ConditionedSource, label: number | undefined, k: number, csv: ChunkedCsv, tally: SampleTally): Promise<void> {
   const size = Math.min(req.chunk, req.n - k * req.chunk);
   const seed = chunkSeed(req.options.seed ?? 0, k);
-  const run = integrate(source.sde, source.score, req.solver, { ...req.options, seed, ...(req.adaptive ? {} : { steps: req.steps }), shape: [size, ...req.known.sampleShape], impute: source.impute, onStep });
+  const run = integrate(source.sde, source.score, req.solver, { ...req.options, seed, ...(req.adaptive ? {} : { steps: req.steps }), shape: [size, ...req.known.sampleShape], impute: source.impute });
   try {
     const values = (await run.x.data()) as Float32Array;
     const bad = firstNonFinite(values);
@@ -171,42 +167,49 @@ async function sampleChunk(req: SampleRequest, source: ConditionedSource, label:
       throw new UsageError(`samples are not finite: sample ${k * req.chunk + Math.floor(bad / req.d) + 1}${label !== undefined ? ` of class ${label}` : ''} has ${values[bad]} (${where})`);
     }
     if (req.grid) tally.pixels.push(values.slice());
-    if (csv.file) await csv.write(formatCsv(source.toPoints(run.x).flat(), req.d));
+    if (csv.file || req.scatter) {
+      const points = source.toPoints(run.x).flat();
+      if (req.scatter) tally.points.push(Float32Array.from(points));
+      if (csv.file) await csv.write(formatCsv(points, req.d));
+    }
   } finally {
     run.x.dispose();
   }
   tally.nfe += run.nfe;
   tally.accepted += run.accepted ?? 0;
   tally.rejected += run.rejected ?? 0;
+  if (req.chunks > 1) process.stderr.write(`chunk ${k + 1}/${req.chunks}${label !== undefined && req.classes.length > 1 ? ` of class ${label}` : ''}: ${k * req.chunk + size} of ${req.n} samples\n`);
 }
 
 /** Every class, each its own run from the same seed (with several classes, sample j of every class starts from the same noise), in chunks. */
-async function sampleClasses(argv: Record<string, unknown>, req: SampleRequest, csv: ChunkedCsv, tally: SampleTally, progress: TaskProgress): Promise<void> {
-  for (const [c, label] of req.classes.entries()) {
+async function sampleClasses(argv: Record<string, unknown>, req: SampleRequest, csv: ChunkedCsv, tally: SampleTally): Promise<void> {
+  for (const label of req.classes) {
     const source = conditionSource(loadScoreSource(argv), { ...req.conditioning, ...(label !== undefined ? { label } : {}) }, req.n);
     try {
       // With several classes, the description names them all (conditionSource notes 'class C').
       tally.describe = req.classes.length > 1 ? source.describe.replace(`class ${label}`, `classes ${req.classes.join(',')}`) : source.describe;
-      for (let k = 0; k < req.chunks; k++) await sampleChunk(req, source, label, k, csv, tally, runProgress(req, progress, c * req.chunks + k, source.sde.T));
+      if (req.scatter && source.reference) tally.reference.push(Float32Array.from(source.reference(Math.min(req.n, SCATTER_REFERENCE), req.options.seed ?? 0).flat()));
+      for (let k = 0; k < req.chunks; k++) await sampleChunk(req, source, label, k, csv, tally);
     } finally {
       source.dispose();
     }
   }
 }
 
-/** Writes the grid (first: if it cannot be written, the CSV is not committed either) and commits the CSV; the files written. */
-async function commitOutputs(req: SampleRequest, csv: ChunkedCsv, pixels: Float32Array[]): Promise<string[]> {
+/** Writes the grid or the scatter plot (first: if it cannot be written, the CSV is not committed either) and commits the CSV; the files written. */
+async function commitOutputs(req: SampleRequest, csv: ChunkedCsv, tally: SampleTally): Promise<string[]> {
   const png = req.out.replace(/\.(csv|png)$/i, '.png');
   const shape = req.known.sampleShape;
   if (req.grid) {
-    writingOutput('out', png, () => writeFileAtomic(png, imageGrid(concatFloat32(pixels), req.total, [shape[0], shape[1], shape[2]], req.classes.length > 1 ? req.n : undefined)));
+    writingOutput('out', png, () => writeFileAtomic(png, imageGrid(concatFloat32(tally.pixels), req.total, [shape[0], shape[1], shape[2]], req.classes.length > 1 ? req.n : undefined)));
   }
+  if (req.scatter) writingOutput('out', png, () => writeFileAtomic(png, scatterPng(concatFloat32(tally.points), { reference: concatFloat32(tally.reference) })));
   const files: string[] = [];
   if (csv.file) {
     await csv.file.commit();
     files.push(req.out);
   }
-  if (req.grid) files.push(png);
+  if (req.grid || req.scatter) files.push(png);
   else if (shape.length === 3) process.stderr.write(`note: no PNG grid beside ${req.out}: a grid holds at most ${MAX_GRID_IMAGES} images, there are ${req.total}\n`);
   return files;
 }
@@ -238,7 +241,7 @@ export const sampleCommand: CommandModule = {
       .option('oracle', { type: 'string', describe: 'Gaussian-mixture JSON whose exact score is used (SDE flags apply)' })
       .option('solver', { type: 'string', demandOption: true, describe: SOLVER_NAMES.join(' | ') })
       .option('steps', { type: 'string', describe: "time steps (default: the solver's; ode-rk45 is adaptive)" })
-      .option('out', { type: 'string', default: 'samples.csv', describe: 'output: FILE.csv (one sample a row; image models also write FILE.png, a grid) or FILE.png' })
+      .option('out', { type: 'string', default: 'samples.csv', describe: 'output: FILE.csv (one sample a row; image models also write FILE.png, a grid) or FILE.png (the grid, or a scatter plot of 2-D samples)' })
       .example('$0 sample --oracle mix.json --solver euler-maruyama --steps 1000 --n 5000', 'reverse-SDE samples of an exact mixture score')
       .example('$0 sample --checkpoint runs/moons --solver ode-rk45 --rtol 1e-3 --json', 'probability-flow ODE samples of a trained model')
       .example('$0 sample --checkpoint runs/moons --solver ddpm --steps 20 --out ddpm.csv', 'DDPM ancestral sampling on the exact chain')
@@ -251,19 +254,16 @@ export const sampleCommand: CommandModule = {
     const backend = await backendFromArgs(argv);
     const started = performance.now();
     const csv = new ChunkedCsv(req.pngOnly ? undefined : await writingOutputAsync('out', req.out, () => openStreamFile(req.out)));
-    const tally: SampleTally = { nfe: 0, accepted: 0, rejected: 0, pixels: [], describe: '' };
-    const progress = sampleProgress(argv, req);
+    const tally: SampleTally = { nfe: 0, accepted: 0, rejected: 0, pixels: [], points: [], reference: [], describe: '' };
     try {
-      await sampleClasses(argv, req, csv, tally, progress);
-      progress.finish();
+      await sampleClasses(argv, req, csv, tally);
       await csv.flush();
-      const files = await commitOutputs(req, csv, tally.pixels);
+      const files = await commitOutputs(req, csv, tally);
       const seconds = (performance.now() - started) / 1000;
       const summary = sampleSummary(req, tally, files, seconds, backend.backend);
       const what = req.classes.length > 1 ? `${req.n} samples of each of ${req.classes.length} classes` : `${req.n} samples`;
       emit(argv, summary, () => `${what} from ${tally.describe} with ${req.solver}: ${summary.steps} steps, ${tally.nfe} NFE, ${seconds.toFixed(2)} s -> ${req.out}`);
     } catch (e) {
-      progress.finish();
       await csv.abort();
       throw outputError('out', req.out, e);
     }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
+import { GRID_SCALE } from '../../src/io/png.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runCli } from './run-cli.js';
 
@@ -26,8 +27,10 @@ test('sde sample of an MNIST model writes a CSV of intensities and a PNG grid of
   expect(rows).toHaveLength(4);
   rows.forEach((r) => expect(r).toHaveLength(784));
   const png = PNG.sync.read(fs.readFileSync(path.join(dir, 's.png')));
-  // 2 x 2 tiles of 28 x 28 with a 2-pixel border: tile k starts at (2 + 30 col, 2 + 30 row).
-  expect([png.width, png.height]).toEqual([62, 62]);
+  // 2 x 2 tiles of 28 x 28 with a 2-pixel border, drawn z = GRID_SCALE times larger: tile k starts at
+  // z (2 + 30 col, 2 + 30 row) and its pixel (i, j) covers z x z pixels from z (i, j) on.
+  const z = GRID_SCALE;
+  expect([png.width, png.height]).toEqual([62 * z, 62 * z]);
   let mismatches = 0;
   rows.forEach((r, k) => {
     const ox = 2 + 30 * (k % 2);
@@ -35,8 +38,10 @@ test('sde sample of an MNIST model writes a CSV of intensities and a PNG grid of
     for (let i = 0; i < 28; i++) {
       for (let j = 0; j < 28; j++) {
         const expected = Math.round(255 * Math.min(1, Math.max(0, r[i * 28 + j])));
-        const got = png.data[4 * ((oy + i) * png.width + ox + j)];
-        if (Math.abs(got - expected) > 1) mismatches++;
+        for (const [a, b] of [[0, 0], [z - 1, z - 1]]) {
+          const got = png.data[4 * ((z * (oy + i) + a) * png.width + z * (ox + j) + b)];
+          if (Math.abs(got - expected) > 1) mismatches++;
+        }
       }
     }
   });
@@ -52,6 +57,6 @@ test('--class 0,1,2 of a class-conditional MNIST model: a PNG grid with one row 
   const rows = fs.readFileSync(path.join(dir, 'c.csv'), 'utf8').trim().split('\n');
   expect(rows).toHaveLength(6);
   const png = PNG.sync.read(fs.readFileSync(path.join(dir, 'c.png')));
-  // 2 columns x 3 rows of 28 x 28 tiles with 2-pixel borders.
-  expect([png.width, png.height]).toEqual([62, 92]);
+  // 2 columns x 3 rows of 28 x 28 tiles with 2-pixel borders, drawn GRID_SCALE times larger.
+  expect([png.width, png.height]).toEqual([62 * GRID_SCALE, 92 * GRID_SCALE]);
 });

@@ -14,7 +14,7 @@ const CASES: [string, string[], RegExp][] = [
   ['sample: --n 0', ['sample', '--oracle', 'mix.json', '--solver', 'ddim', '--n', '0'], /--n: expected an integer >= 1/],
   ['sample: --n too large', ['sample', '--checkpoint', 'ckpt', '--solver', 'ddim', '--n', '1e9'], /--n: 1000000000 samples of 2 values exceed the limit/],
   ['sample: --eps beyond T', ['sample', '--checkpoint', 'ckpt', '--solver', 'ddim', '--eps', '2'], /--eps: expected a time below T = 1/],
-  ['sample: .png of vectors', ['sample', '--oracle', 'mix.json', '--solver', 'ddim', '--out', 'x.png'], /--out: a \.png grid needs image samples/],
+  ['sample: .png of 3-D vectors', ['sample', '--oracle', 'mix3.json', '--solver', 'ddim', '--out', 'x.png'], /--out: a \.png is a scatter plot of samples of 2 values or a grid of images/],
   ['sample: --out of the wrong kind', ['sample', '--oracle', 'mix.json', '--solver', 'ddim', '--out', 'x.txt'], /--out: expected a \.csv or \.png file name/],
   ['sample: missing checkpoint', ['sample', '--checkpoint', 'nope', '--solver', 'ddim'], /--checkpoint: 'nope' holds no checkpoint/],
   ['sample: garbage config.json', ['sample', '--checkpoint', 'ckpt-garbage-config', '--solver', 'ddim'], /config\.json: not valid JSON/],

@@ -6,9 +6,10 @@ import { writeFileAtomic } from '../../src/io/atomic.js';
 import { imageGrid } from '../../src/io/png.js';
 import { scatterPng } from '../../src/report/scatter-png.js';
 import { openStreamFile, type StreamFile } from '../../src/io/stream-file.js';
+import { createTaskProgress, reverseTimeFraction, type TaskProgress } from '../../src/progress.js';
 import { mixSeed } from '../../src/random.js';
 import { integrate } from '../../src/solvers/integrate.js';
-import { checkEndTime } from '../../src/solvers/grids.js';
+import { checkEndTime, DEFAULT_EPS } from '../../src/solvers/grids.js';
 import { SOLVER_NAMES, SOLVERS } from '../../src/solvers/registry.js';
 import type { IntegrateOptions, SolverName } from '../../src/solvers/types.js';
 import { backendFromArgs, emit, withCommonOptions, withSdeOptions } from '../common.js';
@@ -154,11 +155,23 @@ interface SampleTally {
   describe: string;
 }
 
-/** Chunk k of one class: a solver run, checked finite, kept for the grid, written to the CSV; progress on stderr with several chunks. */
-async function sampleChunk(req: SampleRequest, source: ConditionedSource, label: number | undefined, k: number, csv: ChunkedCsv, tally: SampleTally): Promise<void> {
+/** Progress of `sde sample` on stderr (none under --json): steps of all runs (classes x chunks), or runs with an adaptive solver. */
+function sampleProgress(argv: Record<string, unknown>, req: SampleRequest): TaskProgress {
+  const runs = req.classes.length * req.chunks;
+  return createTaskProgress({ label: `sample ${req.solver}`, total: req.adaptive ? runs : runs * req.steps, unit: req.adaptive ? 'runs' : 'steps', enabled: !argv.json });
+}
+
+/** The onStep of run `run` (0-based, class by class, chunk by chunk): steps done, or runs done with the current one's part by the time reached (adaptive). */
+function runProgress(req: SampleRequest, progress: TaskProgress, run: number, T: number): (step: number, t: number) => void {
+  const eps = req.options.eps ?? DEFAULT_EPS;
+  return req.adaptive ? (_step, t) => progress.tick(run + reverseTimeFraction(t, T, eps)) : (step) => progress.tick(run * req.steps + step);
+}
+
+/** Chunk k of one class: a solver run, checked finite, kept for the grid, written to the CSV; its steps reported to onStep. */
+async function sampleChunk(req: SampleRequest, source: ConditionedSource, label: number | undefined, k: number, csv: ChunkedCsv, tally: SampleTally, onStep: (step: number, t: number) => void): Promise<void> {
   const size = Math.min(req.chunk, req.n - k * req.chunk);
   const seed = chunkSeed(req.options.seed ?? 0, k);
-  const run = integrate(source.sde, source.score, req.solver, { ...req.options, seed, ...(req.adaptive ? {} : { steps: req.steps }), shape: [size, ...req.known.sampleShape], impute: source.impute });
+  const run = integrate(source.sde, source.score, req.solver, { ...req.options, seed, ...(req.adaptive ? {} : { steps: req.steps }), shape: [size, ...req.known.sampleShape], impute: source.impute, onStep });
   try {
     const values = (await run.x.data()) as Float32Array;
     const bad = firstNonFinite(values);
@@ -178,18 +191,17 @@ async function sampleChunk(req: SampleRequest, source: ConditionedSource, label:
   tally.nfe += run.nfe;
   tally.accepted += run.accepted ?? 0;
   tally.rejected += run.rejected ?? 0;
-  if (req.chunks > 1) process.stderr.write(`chunk ${k + 1}/${req.chunks}${label !== undefined && req.classes.length > 1 ? ` of class ${label}` : ''}: ${k * req.chunk + size} of ${req.n} samples\n`);
 }
 
 /** Every class, each its own run from the same seed (with several classes, sample j of every class starts from the same noise), in chunks. */
-async function sampleClasses(argv: Record<string, unknown>, req: SampleRequest, csv: ChunkedCsv, tally: SampleTally): Promise<void> {
-  for (const label of req.classes) {
+async function sampleClasses(argv: Record<string, unknown>, req: SampleRequest, csv: ChunkedCsv, tally: SampleTally, progress: TaskProgress): Promise<void> {
+  for (const [c, label] of req.classes.entries()) {
     const source = conditionSource(loadScoreSource(argv), { ...req.conditioning, ...(label !== undefined ? { label } : {}) }, req.n);
     try {
       // With several classes, the description names them all (conditionSource notes 'class C').
       tally.describe = req.classes.length > 1 ? source.describe.replace(`class ${label}`, `classes ${req.classes.join(',')}`) : source.describe;
       if (req.scatter && source.reference) tally.reference.push(Float32Array.from(source.reference(Math.min(req.n, SCATTER_REFERENCE), req.options.seed ?? 0).flat()));
-      for (let k = 0; k < req.chunks; k++) await sampleChunk(req, source, label, k, csv, tally);
+      for (let k = 0; k < req.chunks; k++) await sampleChunk(req, source, label, k, csv, tally, runProgress(req, progress, c * req.chunks + k, source.sde.T));
     } finally {
       source.dispose();
     }
@@ -255,8 +267,10 @@ export const sampleCommand: CommandModule = {
     const started = performance.now();
     const csv = new ChunkedCsv(req.pngOnly ? undefined : await writingOutputAsync('out', req.out, () => openStreamFile(req.out)));
     const tally: SampleTally = { nfe: 0, accepted: 0, rejected: 0, pixels: [], points: [], reference: [], describe: '' };
+    const progress = sampleProgress(argv, req);
     try {
-      await sampleClasses(argv, req, csv, tally);
+      await sampleClasses(argv, req, csv, tally, progress);
+      progress.finish();
       await csv.flush();
       const files = await commitOutputs(req, csv, tally);
       const seconds = (performance.now() - started) / 1000;
@@ -264,6 +278,7 @@ export const sampleCommand: CommandModule = {
       const what = req.classes.length > 1 ? `${req.n} samples of each of ${req.classes.length} classes` : `${req.n} samples`;
       emit(argv, summary, () => `${what} from ${tally.describe} with ${req.solver}: ${summary.steps} steps, ${tally.nfe} NFE, ${seconds.toFixed(2)} s -> ${req.out}`);
     } catch (e) {
+      progress.finish();
       await csv.abort();
       throw outputError('out', req.out, e);
     }

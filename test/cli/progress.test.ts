@@ -48,6 +48,15 @@ describe.skipIf(!hasScript)('on a terminal', () => {
     expect(screen.slice(m!.index! + m![0].length)).toMatch(/^20000 samples from oracle mix\.json with euler-maruyama: 300 steps/);
   }, 60_000);
 
+  test('sde compare prints each result on its own line above the bar, and the table after the last bar', () => {
+    const { code, screen } = onTerminal(['compare', '--oracle', 'mix.json', '--solvers', 'euler-maruyama', '--steps', '200,400', '--n', '5000']);
+    expect(code).toBe(0);
+    // Every bar is drawn from the start of a cleared line; a result clears the bar before it is written.
+    expect(screen.split('compare [').length - 1).toBe(screen.split('\r\x1b[2Kcompare [').length - 1);
+    expect(screen).toMatch(/(^|\r\x1b\[2K|\n)euler-maruyama 200 steps: [^\r\n]*\r?\n/);
+    expect(screen).toMatch(/\r\x1b\[2Kcompare \[#{20}\] 100% {2}2\/2 cells[^\r\n]*\r?\n +solver +steps/);
+  }, 60_000);
+
   test('with --json there is no progress at all', () => {
     const { code, screen } = onTerminal([...SAMPLE, '--json']);
     expect(code).toBe(0);

@@ -35,7 +35,5 @@ function ddimStepper(ctx: StepContext<OptionsOf<typeof DDIM_OPTIONS>>, times: Fl
 export const ddim = defineSolver({
   info: { name: 'ddim', kind: 'ode', order: 1, adaptive: false, defaultSteps: 100, defaultGrid: 'quadratic', description: 'DDIM; eta = 0 deterministic (ODE), eta = 1 ancestral' },
   options: DDIM_OPTIONS,
-  adaptive: false,
-  nfe: ({ steps }) => steps,
   create: (ctx, { grid }) => ddimStepper(ctx, grid!),
 });

@@ -55,8 +55,6 @@ export const ddpm = defineSolver({
     description: 'ancestral sampling of the DDPM chain (VP only; exact alpha-bar map by default)',
   },
   options: DDPM_OPTIONS,
-  adaptive: false,
-  nfe: ({ steps }) => steps,
   check: (sde, options) => {
     if (sde.name !== 'vp') throw new UsageError(`--solver ddpm: the DDPM chain is defined for --sde vp, not '${sde.name}'`);
     if (Array.isArray(options.grid)) throw new OptionError('grid', 'ddpm uses the times of its discrete chain and takes no explicit grid');

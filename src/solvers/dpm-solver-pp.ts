@@ -49,7 +49,5 @@ export const dpmSolverPlusPlus = defineSolver({
     description: 'multistep DPM-Solver++(2M) on the data prediction, log-SNR grid (Lu et al. 2022)',
   },
   options: {},
-  adaptive: false,
-  nfe: ({ steps }) => steps,
   create: (ctx, { grid }) => dpmSolverPlusPlusStepper(ctx, grid!),
 });

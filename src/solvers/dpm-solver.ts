@@ -75,7 +75,6 @@ export const dpmSolver = defineSolver({
     description: 'singlestep DPM-Solver-3 (or -2) in log-SNR time (Lu et al. 2022)',
   },
   options: DPM_SOLVER_OPTIONS,
-  adaptive: false,
   nfe: ({ steps, order }) => steps * (order ?? DEFAULT_DPM_ORDER),
   create: (ctx, { grid }) => dpmSolverStepper(ctx, grid!),
 });

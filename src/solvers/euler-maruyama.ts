@@ -19,7 +19,5 @@ export function eulerMaruyamaStep(ctx: StepContext, x: tf.Tensor, t: number, tNe
 export const eulerMaruyama = defineSolver({
   info: { name: 'euler-maruyama', kind: 'sde', order: 1, adaptive: false, defaultSteps: 500, defaultGrid: 'uniform', description: 'Euler-Maruyama on the reverse-time SDE' },
   options: {},
-  adaptive: false,
-  nfe: ({ steps }) => steps,
   create: (ctx, { grid }) => ({ times: grid!, step: (x, i) => eulerMaruyamaStep(ctx, x, grid![i], grid![i + 1], i) }),
 });

@@ -18,7 +18,6 @@ export const improvedEuler = defineSolver({
     description: 'stochastic improved Euler (Heun) on the reverse-time SDE (Jolicoeur-Martineau et al. 2021)',
   },
   options: {},
-  adaptive: false,
   nfe: ({ steps }) => 2 * steps,
   create: (ctx, { grid }) => {
     const times = grid!;

@@ -51,7 +51,7 @@ export function integrate(sde: SDE, score: ScoreFn, solver: SolverName | SolverI
   try {
     const owned = options.xT === undefined;
     const xT = options.xT ?? sde.priorSample(options.shape!, mixSeed(seed, PRIOR_STREAM));
-    const out: RunResult = m.adaptive ? adaptiveRun(m, ctx, xT, owned, eps) : fixedStepRun(m, ctx, xT, owned, eps);
+    const out: RunResult = 'run' in m ? adaptiveRun(m, ctx, xT, owned, eps) : fixedStepRun(m, ctx, xT, owned, eps);
     if (options.denoise && !info.ownTimes) {
       const prev = out.x;
       const tEnd = out.tEnd;

@@ -10,8 +10,6 @@ import { defineSolver } from './types.js';
 export const odeEuler = defineSolver({
   info: { name: 'ode-euler', kind: 'ode', order: 1, adaptive: false, defaultSteps: 250, defaultGrid: 'uniform', description: 'Euler on the probability-flow ODE' },
   options: {},
-  adaptive: false,
-  nfe: ({ steps }) => steps,
   create: (ctx, { grid }) => {
     const times = grid!;
     return { times, step: (x, i) => eulerStep(ctx.sde, ctx.score, x, times[i], times[i] - times[i + 1], PROBABILITY_FLOW) };
@@ -25,7 +23,6 @@ export const odeEuler = defineSolver({
 export const odeHeun = defineSolver({
   info: { name: 'ode-heun', kind: 'ode', order: 2, adaptive: false, defaultSteps: 100, defaultGrid: 'uniform', description: 'Heun (trapezoid) on the probability-flow ODE' },
   options: {},
-  adaptive: false,
   nfe: ({ steps }) => 2 * steps,
   create: (ctx, { grid }) => {
     const times = grid!;

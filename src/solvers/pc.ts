@@ -62,7 +62,6 @@ export const predictorCorrector = defineSolver({
     description: 'predictor-corrector: reverse-diffusion predictor and Langevin corrector (snr 0.16, 1 corrector step)',
   },
   options: PC_OPTIONS,
-  adaptive: false,
   nfe: ({ steps, correctorSteps }) => steps * (1 + (correctorSteps ?? DEFAULT_CORRECTOR_STEPS)),
   create: (ctx, { grid }) => predictorCorrectorStepper(ctx, grid!),
 });

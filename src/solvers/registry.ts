@@ -64,8 +64,8 @@ export const ALL_SOLVER_OPTIONS: Schema = SOLVER_MODULES.reduce<Schema>(
 export function expectedNfe(name: SolverName, options: IntegrateOptions = {}): number | undefined {
   const m = solverModule(name);
   const steps = options.steps ?? m.info.defaultSteps;
-  const n = m.nfe({ ...options, steps } as never);
-  if (n === undefined) return undefined;
+  if (m.info.adaptive) return undefined;
+  const n = m.nfe ? m.nfe({ ...options, steps } as never) : steps;
   return n + (options.denoise && !m.info.ownTimes ? 1 : 0);
 }
 

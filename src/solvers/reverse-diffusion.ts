@@ -21,7 +21,5 @@ export const reverseDiffusion = defineSolver({
     description: 'reverse-diffusion predictor of Song et al. (2021): x - f_i + G_i^2 s + G_i z',
   },
   options: {},
-  adaptive: false,
-  nfe: ({ steps }) => steps,
   create: (ctx, { grid }) => ({ times: grid!, step: (x, i) => reverseDiffusionStep(ctx, x, grid![i], grid![i + 1], i) }),
 });

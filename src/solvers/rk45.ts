@@ -237,8 +237,6 @@ export const rk45 = defineSolver({
     maxStep: { type: 'number', above: 0, doc: 'ode-rk45: largest step (default: none)' },
     maxSteps: { type: 'number', integer: true, min: 1, default: DEFAULT_MAX_STEPS, doc: 'ode-rk45: cap on attempted steps' },
   },
-  adaptive: true,
-  nfe: () => undefined,
   run: (ctx, x0, tEnd, saveTimes, ownsX0) => {
     const { sde, score, options } = ctx;
     return dormandPrince((x, t) => reverseTimeDrift(sde, score, x, t, PROBABILITY_FLOW), x0, sde.T, tEnd, {

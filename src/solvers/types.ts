@@ -52,15 +52,14 @@ export interface CommonSolverOptions {
 interface SolverModuleBase<N extends string, S extends Schema> {
   readonly info: SolverInfo<N>;
   readonly options: S;
-  /** Score evaluations of a run with these options (steps given); undefined for an adaptive solver. */
-  nfe(options: OptionsOf<S> & { steps: number }): number | undefined;
+  /** Score evaluations of a run with these options (steps given); absent: one per step (an adaptive solver: unknown in advance). */
+  nfe?(options: OptionsOf<S> & { steps: number }): number;
   /** Checks beyond the schema's ranges (e.g. which SDEs the solver is defined for). */
   check?(sde: SDE, options: CommonSolverOptions & RunOptions & OptionsOf<S>): void;
 }
 
 /** A fixed-step solver: prepared for one run on a grid (times[0] = T .. times[N] = eps), or on its own times (info.ownTimes). */
 export interface FixedStepSolverModule<N extends string = string, S extends Schema = Schema> extends SolverModuleBase<N, S> {
-  readonly adaptive: false;
   create(ctx: StepContext<OptionsOf<S>>, run: { steps: number; eps: number; grid?: Float64Array }): Stepper;
 }
 
@@ -75,15 +74,14 @@ export interface AdaptiveRun {
 
 /** An adaptive solver: it runs from T (state x0) to tEnd picking its own steps, saving at saveAt. */
 export interface AdaptiveSolverModule<N extends string = string, S extends Schema = Schema> extends SolverModuleBase<N, S> {
-  readonly adaptive: true;
   run(ctx: StepContext<OptionsOf<S>>, x0: tf.Tensor, tEnd: number, saveAt: readonly number[] | 'all', ownsX0: boolean): AdaptiveRun;
 }
 
 export type SolverModule<N extends string = string, S extends Schema = Schema> = FixedStepSolverModule<N, S> | AdaptiveSolverModule<N, S>;
 
-/** Declares a solver module, keeping its name and option types. */
+/** Declares a solver module, keeping its name and option types; an adaptive one has `run`, a fixed-step one `create`. */
 export function defineSolver<const N extends string, const S extends Schema>(m: SolverModule<N, S>): SolverModule<N, S> {
-  if (m.info.adaptive !== m.adaptive) throw new Error(`solver ${m.info.name}: info.adaptive and adaptive disagree`);
+  if (m.info.adaptive !== 'run' in m) throw new Error(`solver ${m.info.name}: info.adaptive says ${m.info.adaptive}, the module has ${'run' in m ? 'run' : 'create'}`);
   return m;
 }
 

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import type { Conditioning } from '../src/conditioning/condition-source.js';
 import { loadCsv } from '../src/data/csv.js';
+import { csvOptionsFromFlags } from './csv-options.js';
 import { UsageError } from '../src/errors.js';
 import type { KnownCoordinate } from '../src/oracle/index.js';
 import { finiteNumber, integerAtLeast } from './validate.js';
@@ -73,8 +74,9 @@ export function conditioningFromArgs(argv: Record<string, unknown>): Conditionin
   if (hasKnown) {
     const knownFile = String(argv.known);
     const maskFile = String(argv.mask);
-    const known = loadCsv(knownFile, { label: `--known ${knownFile}` });
-    const mask = loadCsv(maskFile, { label: `--mask ${maskFile}` });
+    const csv = csvOptionsFromFlags(argv);
+    const known = loadCsv(knownFile, { label: `--known ${knownFile}`, ...csv });
+    const mask = loadCsv(maskFile, { label: `--mask ${maskFile}`, ...csv });
     const d = mask.shape[0];
     mask.x.forEach((v, i) => {
       if (v !== 0 && v !== 1) throw new UsageError(`--mask ${maskFile}: row ${Math.floor(i / d) + 1}, column ${(i % d) + 1}: expected 0 or 1, got ${v}`);

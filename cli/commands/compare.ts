@@ -1,5 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { loadCsv } from '../../src/data/csv.js';
+import type { CsvFormat } from '../../src/data/csv-options.js';
+import { csvOptionsFromFlags, withCsvOptions } from '../csv-options.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { isToyName } from '../../src/data/toy.js';
 import { compareSolvers, comparisonRuns, runLabel, sampleQuality, type ComparisonResult } from '../../src/eval/compare.js';
@@ -27,8 +29,8 @@ function list<T>(flag: string, value: unknown, parse: (flag: string, v: string) 
 }
 
 /** Reads --reference FILE and checks it against the samples' shape (before any work). */
-function readReference(file: string, sampleShape: readonly number[]): Dataset {
-  const data = loadCsv(file, { label: `--reference ${file}` });
+function readReference(file: string, sampleShape: readonly number[], csv: CsvFormat): Dataset {
+  const data = loadCsv(file, { label: `--reference ${file}`, ...csv });
   const d = data.shape.reduce((a, b) => a * b, 1);
   const want = sampleShape.reduce((a, b) => a * b, 1);
   if (d !== want) throw new UsageError(`--reference ${file}: rows have ${d} values, the samples have ${want}`);
@@ -55,7 +57,7 @@ export const compareCommand: CommandModule = {
   command: 'compare',
   describe: 'Run several solvers at several step counts and compare sample quality, NFE and time',
   builder: (y: Argv) =>
-    withConditioningOptions(withCommonOptions(withSolverOptions(withSdeOptions(y))))
+    withCsvOptions(withConditioningOptions(withCommonOptions(withSolverOptions(withSdeOptions(y)))))
       .option('checkpoint', { type: 'string', describe: 'checkpoint directory written by sde train' })
       .option('oracle', { type: 'string', describe: 'Gaussian-mixture JSON whose exact score is used (SDE flags apply)' })
       .option('solvers', { type: 'string', default: 'euler-maruyama,ddpm,ode-heun,dpm-solver', describe: `comma-separated: ${SOLVER_NAMES.join(', ')}` })
@@ -81,7 +83,7 @@ export const compareCommand: CommandModule = {
     checkConditioning(conditioning, { ...known, D: known.sampleShape.reduce((a, b) => a * b, 1), n });
     if (options.eps !== undefined) checkEndTime(options.eps, known.T);
     const referenceFile = argv.reference === undefined ? undefined : String(argv.reference);
-    const referenceData = referenceFile === undefined ? undefined : readReference(referenceFile, known.sampleShape);
+    const referenceData = referenceFile === undefined ? undefined : readReference(referenceFile, known.sampleShape, csvOptionsFromFlags(argv));
     // A checkpoint's own reference is fresh draws of its built-in 2-D set, unconditioned.
     const conditioned = conditioning.label !== undefined || conditioning.knownDims !== undefined || conditioning.knownFiles !== undefined;
     if (referenceFile === undefined && known.dataSource !== undefined && (!isToyName(known.dataSource) || conditioned)) {

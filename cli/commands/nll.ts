@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { loadCsv } from '../../src/data/csv.js';
+import { csvOptionsFromFlags, withCsvOptions } from '../csv-options.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { datasetNll, type DatasetNll, type DatasetNllOptions } from '../../src/eval/dataset-nll.js';
 import { NLL_SCHEMA } from '../../src/eval/nll-options.js';
@@ -29,7 +30,7 @@ function nllRequest(argv: Record<string, unknown>): { file: string; data: Datase
     if (options[field] !== undefined) throw new UsageError(`--${flagName(field)}: only read by --method ${other}`);
   }
   const file = String(argv.data);
-  const data = loadCsv(file, { label: `--data ${file}` });
+  const data = loadCsv(file, { label: `--data ${file}`, ...csvOptionsFromFlags(argv) });
   // The source's shape and SDE, checked against the data and the flags before the backend is chosen.
   const known = sourceInfo(argv);
   const D = known.sampleShape.reduce((a, b) => a * b, 1);
@@ -69,7 +70,7 @@ export const nllCommand: CommandModule = {
   describe: 'Negative log-likelihood of data under a model: probability-flow ODE (exact) or the DDPM variational bound',
   builder: (y: Argv) =>
     withSchemaFlags(
-      withCommonOptions(withSdeOptions(y))
+      withCsvOptions(withCommonOptions(withSdeOptions(y)))
         .option('checkpoint', { type: 'string', describe: 'checkpoint directory written by sde train' })
         .option('oracle', { type: 'string', describe: 'Gaussian-mixture JSON whose exact score is used (SDE flags apply)' })
         .option('data', { type: 'string', demandOption: true, describe: 'CSV of points in data coordinates (as sde sample writes them), one a row' }),

@@ -15,6 +15,7 @@ import { checkFreshRunDir, resumesCheckpoint } from '../../src/train/run-dir.js'
 import { checkRunLock, releaseAllRunLocks } from '../../src/train/run-lock.js';
 import { defaultSettings, type TrainOptions } from '../../src/train/settings.js';
 import { checkOutputDir } from '../output-paths.js';
+import { csvOptionsFromFlags, withCsvOptions } from '../csv-options.js';
 import { optionsFromFlags, withSchemaFlags } from '../schema-flags.js';
 import { backendFromArgs, emit, sdeConfigFromArgs, sdeFlagsGiven, withCommonOptions, withSdeOptions } from '../common.js';
 import { integerInRange } from '../validate.js';
@@ -55,6 +56,7 @@ function runRequest(argv: Args, notes: string[]) {
     nData: given(argv, 'n-data', (f, v) => integerInRange(f, v, 1, 10_000_000)),
     labelColumn: given(argv, 'label-column', (f, v) => integerInRange(f, v, 0, 1_000_000)),
     data: argv.data === undefined ? undefined : String(argv.data),
+    csv: csvOptionsFromFlags(argv),
   };
 }
 
@@ -125,7 +127,7 @@ export const trainCommand: CommandModule = {
   command: 'train',
   describe: 'Train a score model by denoising score matching (continuous t) or DDPM L_simple (discrete steps)',
   builder: (y: Argv) =>
-    withSchemaFlags(withCommonOptions(withSdeOptions(y)), TRAIN_SCHEMA)
+    withCsvOptions(withSchemaFlags(withCommonOptions(withSdeOptions(y)), TRAIN_SCHEMA))
       .option('data', { type: 'string', describe: `${TOY_DATASETS.join(' | ')} | mnist | FILE.csv (required, except with --resume: the checkpoint's)` })
       .option('param', { type: 'string', describe: 'network output: eps (score = -eps/std) | score (default: eps)' })
       .option('n-data', { type: 'string', describe: 'points drawn from a built-in 2-D set (default 100000)' })
@@ -144,7 +146,7 @@ export const trainCommand: CommandModule = {
     const notes: string[] = [];
     const r = runRequest(argv, notes);
     const seed = r.settings.seed ?? TRAIN_SCHEMA.seed.default;
-    const { spec, data, record, notes: dataNotes } = loadRunData({ data: r.data, nData: r.nData, labelColumn: r.labelColumn, conditional: r.conditional, seed, out: r.out, stored: r.stored });
+    const { spec, data, record, notes: dataNotes } = loadRunData({ data: r.data, csv: r.csv, nData: r.nData, labelColumn: r.labelColumn, conditional: r.conditional, seed, out: r.out, stored: r.stored });
     notes.push(...dataNotes);
     const model = networkOverride(r, data, spec);
     checkBatch(r, data);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { sampleSize, type Dataset } from '../data/dataset.js';
+import type { CsvFormat } from '../data/csv-options.js';
 import { loadDataset, normalize, standardize, TOY_DATASETS, isToyName } from '../data/index.js';
 import { UsageError } from '../errors.js';
 import type { CheckpointConfig, DataInfo } from '../models/checkpoint.js';
@@ -9,6 +10,8 @@ import { sha256Hex } from '../models/weights-io.js';
 export interface RunDataRequest {
   /** A built-in set's name, 'mnist' or a CSV file; none on resume: the checkpoint's. */
   data?: string;
+  /** A CSV's layout (header row, delimiter; default: detected). */
+  csv?: CsvFormat;
   /** Points of a built-in set (at most this many MNIST digits). */
   nData?: number;
   /** CSV: the column holding integer class labels. */
@@ -53,7 +56,7 @@ export function loadRunData(r: RunDataRequest): RunData {
     if (csv && labelColumn === undefined) throw new UsageError(`${why}: needs class labels: give --label-column K, the CSV column of ${spec} that holds them`);
   }
   const seed = stored ? Number((stored.training as { seed?: number } | undefined)?.seed ?? 0) : r.seed;
-  const loaded = loadDataset(spec, { n: r.nData ?? trained?.n, seed, ...(labelColumn !== undefined ? { labelColumn } : {}) });
+  const loaded = loadDataset(spec, { ...r.csv, n: r.nData ?? trained?.n, seed, ...(labelColumn !== undefined ? { labelColumn } : {}) });
   const d = sampleSize(loaded.shape);
   if (trained && sampleSize(trained.shape) !== d) {
     throw new UsageError(`--data ${spec}: samples have ${d} values, the checkpoint in '${out}' was trained on ${sampleSize(trained.shape)}`);

@@ -53,7 +53,7 @@ const CASES: [string, string[], RegExp][] = [
   // Data files.
   ['missing data file', ['train', '--data', 'missing.csv'], /--data: 'missing.csv' is neither a built-in data set/],
   ['CSV with text', ['train', '--data', 'text.csv'], /text\.csv: line 2, column 2: 'abc' is not a number/],
-  ['CSV with a header', ['train', '--data', 'header.csv'], /header\.csv: line 1, column 1: 'x' is not a number \(the file must have no header row\)/],
+  ['CSV with a header refused by --header no', ['train', '--data', 'header.csv', '--header', 'no'], /header\.csv: line 1, column 1: 'x' is not a number \(read as comma-separated, no header row as --header says/],
   ['ragged CSV', ['train', '--data', 'ragged.csv'], /ragged\.csv: line 2 has 1 values, expected 2 as on line 1/],
   ['CSV with NaN', ['train', '--data', 'nan.csv'], /nan\.csv: line 2, column 1: NaN is not allowed/],
   ['CSV with -Inf', ['compare', '--oracle', 'mix.json', '--reference', 'inf.csv'], /inf\.csv: line 2, column 2: -Inf is not allowed/],

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { formatCsv } from '../../src/data/csv.js';
+import { withCsvOptions } from '../csv-options.js';
 import { UsageError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { imageGrid } from '../../src/io/png.js';
@@ -248,7 +249,7 @@ export const sampleCommand: CommandModule = {
   command: 'sample',
   describe: 'Draw samples from a trained model or an oracle mixture with one solver',
   builder: (y: Argv) =>
-    withConditioningOptions(withCommonOptions(withSolverOptions(withSdeOptions(y))))
+    withCsvOptions(withConditioningOptions(withCommonOptions(withSolverOptions(withSdeOptions(y)))))
       .option('checkpoint', { type: 'string', describe: 'checkpoint directory written by sde train' })
       .option('oracle', { type: 'string', describe: 'Gaussian-mixture JSON whose exact score is used (SDE flags apply)' })
       .option('solver', { type: 'string', demandOption: true, describe: SOLVER_NAMES.join(' | ') })

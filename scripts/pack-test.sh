@@ -68,9 +68,9 @@ cat >tsconfig.json <<'JSON'
 }
 JSON
 cat >main.ts <<'TS'
-import { expectedNfe, integrate, makeSDE, mixtureCovariance, mixtureMean, mixtureScore, packageVersion, sampleMixture, selectBackend, slicedWasserstein, type GaussianMixture, type Points, type SolveResult } from 'sde';
+import { expectedNfe, integrate, makeSDE, mixtureCovariance, mixtureMean, mixtureScore, packageVersion, sampleMixture, configureRuntime, slicedWasserstein, type GaussianMixture, type Points, type SolveResult } from 'sde';
 
-const backend = await selectBackend('auto');
+const backend = await configureRuntime({ backend: 'auto' });
 const mix: GaussianMixture = { weights: [0.3, 0.7], means: [[-2, 0], [2, 1]], stds: [0.4, 0.5] };
 const sde = makeSDE({ sde: 'vp' });
 const score = mixtureScore(sde, mix);

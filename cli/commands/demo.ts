@@ -111,7 +111,7 @@ async function runDemo(argv: Record<string, unknown>, out: string, iters: number
     writeFileAtomic(file, formatCsv(r.points.flat(), 2));
     return file;
   });
-  const rows = results.map(({ solver, steps, nfe, seconds, sw2, energy }) => ({ solver, steps, nfe, seconds, sw2, energy }));
+  const rows = results.map(({ solver, steps, tolerance, nfe, seconds, sw2, energy }) => ({ solver, steps, ...(tolerance === undefined ? {} : { tolerance }), nfe, seconds, sw2, energy }));
   const report = path.join(out, 'report.html');
   writeFileAtomic(report, renderReport({
     title: 'sde demo: moons',

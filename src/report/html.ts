@@ -1,21 +1,11 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { runLabel } from '../eval/compare.js';
+import { runLabel, type ComparisonResult } from '../eval/compare.js';
 import { SOLVER_NAMES } from '../solvers/registry.js';
 
-/** One solver run in a comparison. */
-export interface ComparisonRow {
-  solver: string;
-  /** Steps of a fixed-step solver, or the accepted steps of the adaptive one. */
-  steps: number;
-  /** The adaptive solver's rtol = atol: its row is labelled by it ('ode-rk45 tol 1e-5'). */
-  tolerance?: number;
-  nfe: number;
-  seconds: number;
-  sw2: number;
-  energy: number;
-}
+/** One solver run in a comparison (a ComparisonResult without its points; an adaptive run is labelled by its tolerance, 'ode-rk45 tol 1e-5'). */
+export type ComparisonRow = Omit<ComparisonResult, 'solver' | 'points'> & { solver: string };
 
 /** What a report shows; every part but the title is optional. */
 export interface ReportData {

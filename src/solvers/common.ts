@@ -57,6 +57,21 @@ export function eulerStep(sde: SDE, score: ScoreFn, x: tf.Tensor, t: number, h: 
   return tf.add(x, tf.add(tf.mul(x, -h * c.x), tf.mul(score(x, time(t)), -h * c.score)));
 }
 
+/**
+ * One Heun (trapezoid) step from t to t' on the reverse-time drift F of weight lambda (see
+ * reverseTimeDrift), with optional additive noise increments n1, n2 (the same normal draw scaled
+ * for each stage): k1 = F(x, t), x~ = x - h k1 + n1, k2 = F(x~, t'), x' = x - h/2 (k1 + k2) + n2.
+ * Without noise it is Heun's method on the probability-flow ODE. Two NFE.
+ */
+export function heunStep(sde: SDE, score: ScoreFn, x: tf.Tensor, t: number, tNext: number, lambda: number, noise?: { predictor: tf.Tensor; corrector: tf.Tensor }): tf.Tensor {
+  const h = t - tNext;
+  const k1 = reverseTimeDrift(sde, score, x, t, lambda);
+  const euler = tf.sub(x, tf.mul(k1, h));
+  const k2 = reverseTimeDrift(sde, score, noise ? tf.add(euler, noise.predictor) : euler, tNext, lambda);
+  const next = tf.sub(x, tf.mul(tf.add(k1, k2), h / 2));
+  return noise ? tf.add(next, noise.corrector) : next;
+}
+
 /** Tweedie's denoiser E[x_0 | x_t] = (x + std(t)^2 s(x, t)) / mean(t). */
 export function tweedie(sde: SDE, score: ScoreFn, x: tf.Tensor, t: number): tf.Tensor {
   const { mean, std } = sde.marginalAt(t);

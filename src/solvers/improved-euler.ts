@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { REVERSE_SDE } from '../sde/reverse.js';
-import { reverseTimeDrift } from './common.js';
+import { heunStep } from './common.js';
 import { defineSolver } from './types.js';
 
 /**
@@ -19,21 +19,15 @@ export const improvedEuler = defineSolver({
   },
   options: {},
   nfe: ({ steps }) => 2 * steps,
-  create: (ctx, { grid }) => {
-    const times = grid!;
-    const F = (x: tf.Tensor, t: number) => reverseTimeDrift(ctx.sde, ctx.score, x, t, REVERSE_SDE);
-    return {
-      times,
-      step: (x, i) => {
-        const [t, tNext] = [times[i], times[i + 1]];
-        const h = t - tNext;
-        const z = ctx.noise(x.shape, i, 0);
-        const k1 = F(x, t);
-        const predicted = tf.add(tf.sub(x, tf.mul(k1, h)), tf.mul(z, ctx.sde.diffusionAt(t) * Math.sqrt(h)));
-        const k2 = F(predicted, tNext);
-        const noise = tf.mul(z, ((ctx.sde.diffusionAt(t) + ctx.sde.diffusionAt(tNext)) / 2) * Math.sqrt(h));
-        return tf.add(tf.sub(x, tf.mul(tf.add(k1, k2), h / 2)), noise);
-      },
-    };
-  },
+  create: (ctx, { grid }) => ({
+    times: grid!,
+    step: (x, i) => {
+      const [t, tNext] = [grid![i], grid![i + 1]];
+      const z = ctx.noise(x.shape, i, 0);
+      const root = Math.sqrt(t - tNext);
+      const g = ctx.sde.diffusionAt(t);
+      const noise = { predictor: tf.mul(z, g * root), corrector: tf.mul(z, ((g + ctx.sde.diffusionAt(tNext)) / 2) * root) };
+      return heunStep(ctx.sde, ctx.score, x, t, tNext, REVERSE_SDE, noise);
+    },
+  }),
 });

@@ -1,6 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
 import { PROBABILITY_FLOW } from '../sde/reverse.js';
-import { eulerStep, reverseTimeDrift } from './common.js';
+import { eulerStep, heunStep } from './common.js';
 import { defineSolver } from './types.js';
 
 /**
@@ -24,17 +23,5 @@ export const odeHeun = defineSolver({
   info: { name: 'ode-heun', kind: 'ode', order: 2, adaptive: false, defaultSteps: 100, defaultGrid: 'uniform', description: 'Heun (trapezoid) on the probability-flow ODE' },
   options: {},
   nfe: ({ steps }) => 2 * steps,
-  create: (ctx, { grid }) => {
-    const times = grid!;
-    const F = (x: tf.Tensor, t: number) => reverseTimeDrift(ctx.sde, ctx.score, x, t, PROBABILITY_FLOW);
-    return {
-      times,
-      step: (x, i) => {
-        const h = times[i] - times[i + 1];
-        const k1 = F(x, times[i]);
-        const k2 = F(tf.sub(x, tf.mul(k1, h)), times[i + 1]);
-        return tf.sub(x, tf.mul(tf.add(k1, k2), h / 2));
-      },
-    };
-  },
+  create: (ctx, { grid }) => ({ times: grid!, step: (x, i) => heunStep(ctx.sde, ctx.score, x, grid![i], grid![i + 1], PROBABILITY_FLOW) }),
 });

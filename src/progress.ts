@@ -25,7 +25,7 @@ export const LOG_LINE_MS = 5000;
 export const BAR_WIDTH = 20;
 
 /** Moves to the start of the line and clears it. */
-const CLEAR_LINE = '\r\x1b[2K';
+export const CLEAR_LINE = '\r\x1b[2K';
 
 /** A duration in seconds as people read it: 42s, 3m05s, 1h02m ('?' when not finite). */
 export function formatDuration(sec: number): string {

@@ -4,7 +4,7 @@ import type { CsvFormat } from '../../src/data/csv-options.js';
 import { csvOptionsFromFlags, withCsvOptions } from '../csv-options.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { isToyName } from '../../src/data/toy.js';
-import { compareSolvers, comparisonRuns, runLabel, sampleQuality, type ComparisonResult } from '../../src/eval/compare.js';
+import { compareSolvers, comparisonRuns, resultRow, runLabel, sampleQuality, type ComparisonResult } from '../../src/eval/compare.js';
 import type { Points } from '../../src/eval/metrics.js';
 import { UsageError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
@@ -121,7 +121,7 @@ export const compareCommand: CommandModule = {
     } finally {
       progress.finish();
     }
-    const rows: ComparisonRow[] = results.map(({ solver, steps, tolerance, nfe, seconds, sw2, energy }) => ({ solver, steps, ...(tolerance === undefined ? {} : { tolerance }), nfe, seconds, sw2, energy }));
+    const rows: ComparisonRow[] = results.map(resultRow);
     // The scatter plots show the last (largest) run of each solver next to the reference.
     const scatter: { label: string; points: Points }[] = [
       { label: 'reference', points: reference.slice(0, 2000) },

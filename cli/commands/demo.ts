@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { formatCsv } from '../../src/data/csv.js';
 import { toyDataset, toyRaw } from '../../src/data/toy.js';
-import { compareSolvers, comparisonRuns, sampleQuality } from '../../src/eval/compare.js';
+import { compareSolvers, comparisonRuns, resultRow, sampleQuality } from '../../src/eval/compare.js';
 import type { Points } from '../../src/eval/metrics.js';
 import type { BackendInfo } from '../../src/backend.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
@@ -111,7 +111,7 @@ async function runDemo(argv: Record<string, unknown>, out: string, iters: number
     writeFileAtomic(file, formatCsv(r.points.flat(), 2));
     return file;
   });
-  const rows = results.map(({ solver, steps, tolerance, nfe, seconds, sw2, energy }) => ({ solver, steps, ...(tolerance === undefined ? {} : { tolerance }), nfe, seconds, sw2, energy }));
+  const rows = results.map(resultRow);
   const report = path.join(out, 'report.html');
   writeFileAtomic(report, renderReport({
     title: 'sde demo: moons',

@@ -23,6 +23,11 @@ export interface ComparisonRun {
   tolerance?: number;
 }
 
+/** A result's numbers without its samples: a report row, a line of the JSON summary. */
+export function resultRow({ points: _points, ...row }: ComparisonResult): Omit<ComparisonResult, 'points'> {
+  return row;
+}
+
 /** The runs of a comparison: each fixed-step solver at each step count, the adaptive one at each tolerance. */
 export function comparisonRuns(solvers: readonly SolverName[], steps: readonly number[], tolerances: readonly number[]): ComparisonRun[] {
   return solvers.flatMap((solver): ComparisonRun[] =>

@@ -85,7 +85,8 @@ async function trainIn(options: TrainOptions, state: { wroteLog: boolean }): Pro
   const plan = planRun(options);
   const resumedConfig = plan.resumed?.config;
   const training = createTrainState(plan);
-  const { adam, settings } = { adam: training.adam, settings: plan.settings };
+  const { adam } = training;
+  const { settings } = plan;
   const from = adam.step;
   const { outDir, data } = options;
   const writer = new CheckpointWriter(outDir, training, resumedConfig ? from : -1);

@@ -1,4 +1,4 @@
-import { formatBarPercent, formatDuration, type ProgressStream } from '../progress.js';
+import { CLEAR_LINE, formatBarPercent, formatDuration, type ProgressStream } from '../progress.js';
 
 /**
  * Progress on stderr: step, loss, iterations/s and ETA. On a TTY one line is rewritten in place;
@@ -41,7 +41,7 @@ export function createProgressReporter(stream: ProgressStream = process.stderr):
   return {
     update(info) {
       if (tty) {
-        stream.write(`\r\x1b[2K${formatProgress(info, true)}`);
+        stream.write(`${CLEAR_LINE}${formatProgress(info, true)}`);
         open = true;
       } else {
         stream.write(formatProgress(info) + '\n');
@@ -49,7 +49,7 @@ export function createProgressReporter(stream: ProgressStream = process.stderr):
     },
     finish(info) {
       if (tty) {
-        if (info) stream.write(`\r\x1b[2K${formatProgress(info, true)}`);
+        if (info) stream.write(`${CLEAR_LINE}${formatProgress(info, true)}`);
         if (open || info) stream.write('\n');
       } else if (info) {
         stream.write(formatProgress(info) + '\n');

@@ -53,7 +53,7 @@ export { integrate } from './solvers/integrate.js';
 export { expectedNfe, parseSolverName, SOLVERS } from './solvers/registry.js';
 export { GRID_KINDS } from './solvers/types.js';
 export { SOLVER_NAMES } from './solvers/registry.js';
-export type { GridKind, Imputation, IntegrateOptions, NoiseSampler, SolveResult, SolverInfo, SolverName, SolverOptions } from './solvers/types.js';
+export type { GridKind, Imputation, IntegrateOptions, NoiseInterval, NoiseSampler, SolveResult, SolverInfo, SolverName, SolverOptions } from './solvers/types.js';
 export { DEFAULT_EPS, logSnrAt, timeAtLogSnr, timeGrid } from './solvers/grids.js';
 export { seededNoise } from './solvers/common.js';
 export { mixSeed, normalArray, Rng } from './random.js';

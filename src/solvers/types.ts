@@ -85,8 +85,23 @@ export function defineSolver<const N extends string, const S extends Schema>(m: 
   return m;
 }
 
-/** A source of standard normal noise: the tensor for (step, stage) of shape `shape`. */
-export type NoiseSampler = (shape: number[], step: number, stage: number) => tf.Tensor;
+/**
+ * The time interval a stochastic draw stands for, from the current time `from` to `to` (from > to
+ * in reverse time). With Brownian noise the draw is the normalised increment
+ * (W(from) - W(to)) / sqrt(|from - to|) of one seeded Brownian path W in t, so runs at different
+ * step counts follow the same path; the per-step noise ignores it.
+ */
+export interface NoiseInterval {
+  from: number;
+  to: number;
+}
+
+/**
+ * A source of standard normal noise: the tensor for (step, stage) of shape `shape`. A solver
+ * passes `interval` for every draw that is a Brownian increment of the reverse SDE's path
+ * (Langevin corrector noise, at one time, passes none).
+ */
+export type NoiseSampler = (shape: number[], step: number, stage: number, interval?: NoiseInterval) => tf.Tensor;
 
 /** What integrate takes besides the SDE, score and solver: the common options, the run's, and the solvers' own. */
 export type IntegrateOptions = CommonSolverOptions & RunOptions & SolverOptions;

@@ -77,6 +77,7 @@ export { guidedScore } from './conditioning/guidance.js';
 // Conditioning set-up: a score source conditioned on a class (guidance) and/or known values (inpainting).
 export { checkConditioning, conditionSource, knownRows } from './conditioning/condition-source.js';
 export type { Conditioning } from './conditioning/condition-source.js';
+export { CONDITIONING_SCHEMA, conditioningFromOptions, type ConditioningOptions } from './conditioning/options.js';
 export { imputationOf } from './conditioning/known-values.js';
 export type { KnownFiles, KnownRows, Rows } from './conditioning/known-values.js';
 export type { ConditionedSource, ScoreSource } from './conditioning/score-source.js';

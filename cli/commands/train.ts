@@ -1,16 +1,16 @@
 import fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import type { Dataset } from '../../src/data/dataset.js';
-import { TOY_DATASETS } from '../../src/data/index.js';
 import { UsageError } from '../../src/errors.js';
 import { readCheckpointConfig } from '../../src/models/checkpoint.js';
-import { parseParameterization, type ModelConfig } from '../../src/models/score-model.js';
+import { MODEL_SCHEMA } from '../../src/models/options.js';
+import type { ModelConfig } from '../../src/models/score-model.js';
 import { defaultUNetConfig } from '../../src/models/unet.js';
 import { makeSDE } from '../../src/sde/registry.js';
 import { train, type TrainResult } from '../../src/train/loop.js';
 import { TRAIN_SCHEMA } from '../../src/train/options.js';
 import { createProgressReporter } from '../../src/train/progress.js';
-import { loadRunData } from '../../src/train/run-data.js';
+import { loadRunData, RUN_DATA_SCHEMA } from '../../src/train/run-data.js';
 import { checkFreshRunDir, resumesCheckpoint } from '../../src/train/run-dir.js';
 import { checkRunLock, releaseAllRunLocks } from '../../src/train/run-lock.js';
 import { defaultSettings, type TrainOptions } from '../../src/train/settings.js';
@@ -18,7 +18,6 @@ import { checkOutputDir } from '../output-paths.js';
 import { csvOptionsFromFlags, withCsvOptions } from '../csv-options.js';
 import { optionsFromFlags, withSchemaFlags } from '../schema-flags.js';
 import { backendFromArgs, emit, sdeConfigFromArgs, sdeFlagsGiven, withCommonOptions, withSdeOptions } from '../common.js';
-import { integerInRange } from '../validate.js';
 
 /*
  * Flags that define a run have no yargs default (the schemas' defaults are shown in the help), so
@@ -28,11 +27,6 @@ import { integerInRange } from '../validate.js';
 
 type Args = Readonly<Record<string, unknown>>;
 
-/** A flag's value parsed, or undefined when not given. */
-function given<V>(argv: Args, flag: string, parse: (flag: string, v: unknown) => V): V | undefined {
-  return argv[flag] === undefined ? undefined : parse(flag, argv[flag]);
-}
-
 /** The run the flags ask for, checked before any data is read. */
 function runRequest(argv: Args, notes: string[]) {
   const out = checkOutputDir('out', String(argv.out)); // a directory (or one to create) this process can write
@@ -41,21 +35,19 @@ function runRequest(argv: Args, notes: string[]) {
   const settings = optionsFromFlags(argv, TRAIN_SCHEMA); // the flags given, checked; the others: train()'s defaults or the checkpoint's
   const sde = resume ? sdeFlagsGiven(argv) : sdeConfigFromArgs(argv);
   makeSDE(resume ? { ...stored!.sde, ...sde } : sde); // checks the SDE flags' ranges before any data is read
-  const network = { channels: given(argv, 'channels', (f, v) => integerInRange(f, v, 4, 512)), patch: given(argv, 'patch', (f, v) => integerInRange(f, v, 1, 8)) };
+  const { param: parameterization, ...network } = optionsFromFlags(argv, MODEL_SCHEMA);
+  const data = optionsFromFlags(argv, RUN_DATA_SCHEMA);
   if (resume && (network.channels !== undefined || network.patch !== undefined)) {
     throw new UsageError(`--${network.channels !== undefined ? 'channels' : 'patch'}: the network is fixed by the checkpoint in '${out}'; drop it with --resume`);
   }
-  const conditional = argv.conditional === true;
+  const conditional = data.conditional === true;
   if (settings.pUncond !== undefined && !conditional && stored?.model.network.numClasses === undefined) {
     throw new UsageError('--p-uncond: only with --conditional (the probability of training a sample with the null label)');
   }
   if (!resume) checkFreshRunDir(out);
   return {
     out, resume, stored, settings, sde, network, conditional,
-    parameterization: given(argv, 'param', (_f, v) => parseParameterization(String(v))),
-    nData: given(argv, 'n-data', (f, v) => integerInRange(f, v, 1, 10_000_000)),
-    labelColumn: given(argv, 'label-column', (f, v) => integerInRange(f, v, 0, 1_000_000)),
-    data: argv.data === undefined ? undefined : String(argv.data),
+    parameterization, nData: data.nData, labelColumn: data.labelColumn, data: data.data,
     csv: csvOptionsFromFlags(argv),
   };
 }
@@ -127,16 +119,9 @@ export const trainCommand: CommandModule = {
   command: 'train',
   describe: 'Train a score model by denoising score matching (continuous t) or DDPM L_simple (discrete steps)',
   builder: (y: Argv) =>
-    withCsvOptions(withSchemaFlags(withCommonOptions(withSdeOptions(y)), TRAIN_SCHEMA))
-      .option('data', { type: 'string', describe: `${TOY_DATASETS.join(' | ')} | mnist | FILE.csv (required, except with --resume: the checkpoint's)` })
-      .option('param', { type: 'string', describe: 'network output: eps (score = -eps/std) | score (default: eps)' })
-      .option('n-data', { type: 'string', describe: 'points drawn from a built-in 2-D set (default 100000)' })
+    withCsvOptions(withSchemaFlags(withSchemaFlags(withSchemaFlags(withCommonOptions(withSdeOptions(y)), TRAIN_SCHEMA), RUN_DATA_SCHEMA), MODEL_SCHEMA))
       .option('out', { type: 'string', default: 'sde-run', describe: 'checkpoint directory (locked while training: one run writes it at a time)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the checkpoint in --out exactly; flags that define the run must match it' })
-      .option('conditional', { type: 'boolean', describe: 'class-conditional model for classifier-free guidance (needs labels: mnist, or a CSV with --label-column)' })
-      .option('channels', { type: 'string', describe: 'image data: U-Net channels at the first resolution (default 16)' })
-      .option('patch', { type: 'string', describe: 'image data: fold p x p pixel patches into channels before the U-Net (default 1)' })
-      .option('label-column', { type: 'string', describe: 'CSV data: 0-based column K holding integer class labels 0..C-1 (not part of the data)' })
       .example('$0 train --data moons --iters 8000 --out runs/moons', 'continuous DSM on the VP-SDE')
       .example('$0 train --data points.csv --objective ddpm --timesteps 1000', 'DDPM L_simple on a CSV of points')
       .example('$0 train --out runs/moons --iters 16000 --resume', 'continue a run (its data and settings come from the checkpoint)')

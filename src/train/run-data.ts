@@ -3,8 +3,22 @@ import { sampleSize, type Dataset } from '../data/dataset.js';
 import type { CsvFormat } from '../data/csv-options.js';
 import { loadDataset, normalize, standardize, TOY_DATASETS, isToyName } from '../data/index.js';
 import { UsageError } from '../errors.js';
+import type { Schema } from '../options/schema.js';
 import type { CheckpointConfig, DataInfo } from '../models/checkpoint.js';
 import { sha256Hex } from '../models/weights-io.js';
+
+/**
+ * The data options of a training run, declared once: the data (a built-in set, mnist or a CSV),
+ * the size of a drawn set, a CSV's label column and class-conditional training. loadRunData
+ * checks how they fit together; the CLI makes --data, --n-data, --label-column and --conditional
+ * from them (the CSV layout is CSV_SCHEMA's).
+ */
+export const RUN_DATA_SCHEMA = {
+  data: { type: 'text', accepts: `${TOY_DATASETS.join(' | ')} | mnist | FILE.csv`, doc: 'training data (required, except with --resume: the checkpoint\'s)' },
+  nData: { type: 'number', integer: true, min: 1, max: 10_000_000, doc: 'points drawn from a built-in 2-D set (default 100000), or the first N mnist digits' },
+  labelColumn: { type: 'number', integer: true, min: 0, max: 1_000_000, doc: 'CSV data: 0-based column K holding integer class labels 0..C-1 (not part of the data)' },
+  conditional: { type: 'boolean', default: false, doc: 'class-conditional model for classifier-free guidance (needs labels: mnist, or a CSV with --label-column)' },
+} as const satisfies Schema;
 
 /** What a run asks of its data: `--data` and its options; on resume the checkpoint it continues. */
 export interface RunDataRequest {

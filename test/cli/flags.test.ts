@@ -3,10 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
+import { CONDITIONING_SCHEMA } from '../../src/conditioning/options.js';
 import { NLL_SCHEMA } from '../../src/eval/nll-options.js';
+import { MODEL_SCHEMA } from '../../src/models/options.js';
 import { flagName, type Schema } from '../../src/options/schema.js';
 import { ALL_SOLVER_OPTIONS, COMMON_SOLVER_SCHEMA, SOLVER_MODULES } from '../../src/solvers/index.js';
 import { TRAIN_SCHEMA } from '../../src/train/options.js';
+import { RUN_DATA_SCHEMA } from '../../src/train/run-data.js';
 import { errorLines, runCli } from './run-cli.js';
 
 /*
@@ -72,6 +75,47 @@ test('every training setting is a flag of sde train, and a bad value of each is 
     expect({ code: r.code, lines: errorLines(r.stderr) }, `--${flag}`).toEqual({ code: 2, lines: [expect.stringMatching(new RegExp(`^sde: --${flag}: expected `))] });
   }
   expect(fs.existsSync(path.join(os.tmpdir(), 'sde-flags-never'))).toBe(false);
+});
+
+test('every data and model option is a flag of sde train, and a bad value of each is refused naming it', () => {
+  const flags = helpFlags('train');
+  const schema: Schema = { ...RUN_DATA_SCHEMA, ...MODEL_SCHEMA };
+  for (const field of Object.keys(schema)) expect(flags.has(flagName(field)), `train --${flagName(field)}`).toBe(true);
+  for (const [field, spec] of Object.entries(schema)) {
+    const flag = flagName(field);
+    // --data takes any text (checked as a set name or file by loadRunData); a switch takes no value.
+    const bad = spec.type === 'boolean' ? [`--${flag}=maybe`] : [`--${flag}`, spec.type === 'number' ? '-7.5' : spec.type === 'text' ? 'no-such-data' : 'no-such-choice'];
+    const r = runCli(['train', ...(field === 'data' ? [] : ['--data', 'moons']), '--iters', '1', '--out', path.join(os.tmpdir(), 'sde-flags-never'), ...bad]);
+    const problem = spec.type === 'boolean' ? '' : spec.type === 'text' ? "'no-such-data' is neither" : 'expected ';
+    expect({ code: r.code, lines: errorLines(r.stderr) }, bad.join(' ')).toEqual({ code: 2, lines: [expect.stringMatching(new RegExp(`^sde: --${flag}: ${problem}`))] });
+  }
+  expect(fs.existsSync(path.join(os.tmpdir(), 'sde-flags-never'))).toBe(false);
+});
+
+test('every conditioning option is a flag of sde sample and sde compare, and a bad value of each is refused naming it', () => {
+  for (const command of ['sample', 'compare']) {
+    const flags = helpFlags(command);
+    for (const field of Object.keys(CONDITIONING_SCHEMA)) expect(flags.has(flagName(field)), `${command} --${flagName(field)}`).toBe(true);
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sde-flags-cond-'));
+  fs.writeFileSync(path.join(dir, 'mix.json'), JSON.stringify({ weights: [0.5, 0.5], means: [[0, 0], [2, 2]], stds: [1, 1], classes: [0, 1] }));
+  try {
+    const cases: [string, string[]][] = [
+      ['class', ['--class', 'x']],
+      ['guidance', ['--class', '0', '--guidance', '-1']],
+      ['known-dims', ['--known-dims', '0=abc']],
+      ['known', ['--known', 'missing.csv', '--mask', 'missing.csv']],
+      ['mask', ['--mask', 'missing.csv']],
+    ];
+    expect(cases.map(([f]) => f).sort()).toEqual(Object.keys(CONDITIONING_SCHEMA).map(flagName).sort());
+    for (const [flag, args] of cases) {
+      const r = runCli(['sample', '--oracle', 'mix.json', '--solver', 'ddim', '--n', '4', ...args, '--out', 'never-written.csv'], { cwd: dir });
+      expect({ code: r.code, lines: errorLines(r.stderr) }, args.join(' ')).toEqual({ code: 2, lines: [expect.stringMatching(new RegExp(`^sde: --${flag}[: ]`))] });
+    }
+    expect(fs.existsSync(path.join(dir, 'never-written.csv'))).toBe(false);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('every NLL option is a flag of sde nll, and a bad value of each is refused naming it', () => {

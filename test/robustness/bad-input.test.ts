@@ -40,7 +40,7 @@ const CASES: [string, string[], RegExp][] = [
   ['timesteps too large', ['train', '--data', 'p2.csv', '--objective', 'ddpm', '--timesteps', '1e12'], /--timesteps: expected an integer from 2 to 1000000/],
   ['U-Net flag on vector data', ['train', '--data', 'p2.csv', '--patch', '2'], /--patch: only for image data \(the U-Net\), not for 'p2\.csv'/],
   ['patch that does not tile the image', ['train', '--data', 'mnist', '--n-data', '64', '--patch', '3'], /--patch: 28x28 images need a patch p with height and width multiples of 2p, got 3/],
-  ['channels out of range', ['train', '--data', 'mnist', '--channels', '2'], /--channels: expected an integer >= 4, got 2/],
+  ['channels out of range', ['train', '--data', 'mnist', '--channels', '2'], /--channels: expected an integer from 4 to 512, got 2/],
   ['network flags on resume', ['train', '--data', 'p2.csv', '--out', 'ckpt', '--resume', '--channels', '8'], /--channels: the network is fixed by the checkpoint in 'ckpt'/],
   ['n-data with a CSV', ['train', '--data', 'p2.csv', '--n-data', '50'], /--n-data: only for the built-in data sets/],
   ['discrete too large', ['schedule', '--discrete', '1e9'], /--discrete: expected an integer from 2 to 1000000/],

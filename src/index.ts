@@ -107,7 +107,8 @@ export { DEFAULT_TRAIN_EPS, OBJECTIVES, WEIGHTINGS } from './train/losses.js';
 export type { Objective, Weighting } from './train/losses.js';
 export type { Adam, AdamConfig } from './train/adam.js';
 export { createProgressReporter, silentProgress } from './train/progress.js';
-export type { ProgressInfo, ProgressReporter, ProgressStream } from './train/progress.js';
+export type { ProgressInfo, ProgressReporter } from './train/progress.js';
+export type { ProgressStream } from './progress.js';
 
 // Likelihood: the probability-flow ODE's exact log-likelihood and the discrete chain's bound.
 export { bitsPerDim, DEFAULT_LIKELIHOOD_EPS, dequantize, odeLogLikelihood, PROBES } from './eval/likelihood.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { formatCsv } from '../../src/data/csv.js';
 import { toyDataset, toyRaw } from '../../src/data/toy.js';
-import { compareSolvers, comparisonRuns, resultRow, sampleQuality } from '../../src/eval/compare.js';
+import { compareSolvers, comparisonRuns, resultRow, runLabel, sampleQuality } from '../../src/eval/compare.js';
 import type { Points } from '../../src/eval/metrics.js';
 import type { BackendInfo } from '../../src/backend.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
@@ -103,7 +103,7 @@ async function runDemo(argv: Record<string, unknown>, out: string, iters: number
     reference,
     runs: comparisonRuns(DEMO_SOLVERS, DEMO_STEPS, DEMO_TOLERANCES),
     solverOptions: { seed: 1, eps: DEMO_EPS },
-    onResult: (r) => process.stderr.write(`  ${r.solver} ${r.steps} steps: ${r.nfe} NFE, ${r.seconds.toFixed(2)} s, sliced W2 ${r.sw2.toFixed(4)}\n`),
+    onResult: (r) => process.stderr.write(`  ${runLabel(r)} ${r.steps} steps: ${r.nfe} NFE, ${r.seconds.toFixed(2)} s, sliced W2 ${r.sw2.toFixed(4)}\n`),
   });
   const best = DEMO_SOLVERS.map((s) => results.filter((r) => r.solver === s).pop()!);
   const sampleFiles = best.map((r) => {
@@ -126,7 +126,7 @@ async function runDemo(argv: Record<string, unknown>, out: string, iters: number
   trained.dispose();
   writeFileAtomic(path.join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   emit(argv, summary, () =>
-    formatTable(['solver', 'steps', 'NFE', 'seconds', 'sliced W2', 'energy'], rows.map((r) => [r.solver, r.steps, r.nfe, r.seconds, r.sw2, r.energy])) +
+    formatTable(['solver', 'steps', 'NFE', 'seconds', 'sliced W2', 'energy'], rows.map((r) => [runLabel(r), r.steps, r.nfe, r.seconds, r.sw2, r.energy])) +
     `\nnoise floor: sliced W2 ${noiseFloor.sw2.toPrecision(4)}\nreport: ${report}`,
   );
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
 import { saveCheckpoint, type CheckpointConfig, type LogWindow } from '../models/checkpoint.js';
+import { outError } from './out-failure.js';
 import type { TrainState } from './state.js';
 
 /**
@@ -42,7 +43,7 @@ export class CheckpointWriter {
     try {
       saveCheckpoint(this.dir, { config: { ...config, log: window }, params: vars, ema: emaParams, optimizer: adam.state() });
     } catch (e) {
-      throw e instanceof UsageError ? new UsageError(`--out: ${e.message}; ${this.left()}`) : e;
+      throw outError(e, this.left());
     }
     this.savedStep = step;
   }

@@ -20,7 +20,6 @@ export interface ProgressReporter {
   finish(info?: ProgressInfo): void;
 }
 
-export { formatDuration, type ProgressStream } from '../progress.js';
 
 /** One progress line: step/total (then a bar and percent, with `bar`), loss, it/s, learning rate, elapsed and ETA. */
 export function formatProgress(p: ProgressInfo, bar = false): string {

@@ -106,7 +106,7 @@ function fixedStepRun(m: FixedStepSolverModule, ctx: StepContext, xT: tf.Tensor,
       // An explicit grid that starts below T gets T in front: x_T is a draw at T.
       if (grid[0] < sde.T) grid = Float64Array.from([sde.T, ...grid]);
     } else {
-      grid = timeGrid(sde, (options.grid as GridKind | undefined) ?? info.defaultGrid, steps, eps);
+      grid = timeGrid(sde, (options.grid as GridKind | undefined) ?? info.defaultGrid, steps, eps, options.rho);
     }
   }
   const plan = m.create(ctx, { steps, eps, grid });

@@ -1,5 +1,5 @@
 import { choice, type Schema } from '../options/schema.js';
-import { DEFAULT_EPS } from './grids.js';
+import { DEFAULT_EPS, DEFAULT_RHO } from './grids.js';
 import { GRID_KINDS } from './types.js';
 
 /**
@@ -11,5 +11,6 @@ export const COMMON_SOLVER_SCHEMA = {
   seed: { type: 'number', integer: true, min: 0, default: 0, doc: 'seed of the prior draw and all noise' },
   eps: { type: 'number', above: 0, default: DEFAULT_EPS, doc: 'end time of the reverse process (below the SDE\'s T)' },
   grid: choice(GRID_KINDS, { doc: "time grid (default: the solver's)" }),
+  rho: { type: 'number', above: 0, default: DEFAULT_RHO, doc: 'karras grid: exponent rho of the noise-level spacing (larger: denser near eps)' },
   denoise: { type: 'boolean', default: false, doc: 'final Tweedie denoising step at eps (1 NFE)' },
 } as const satisfies Schema;

@@ -4,6 +4,7 @@ import { ddim } from './ddim.js';
 import { ddpm } from './ddpm.js';
 import { dpmSolver } from './dpm-solver.js';
 import { dpmSolverPlusPlus } from './dpm-solver-pp.js';
+import { edmHeun } from './edm-heun.js';
 import { eulerMaruyama } from './euler-maruyama.js';
 import { improvedEuler } from './improved-euler.js';
 import { odeEuler, odeHeun } from './ode.js';
@@ -11,11 +12,12 @@ import { checkEndTime } from './grids.js';
 import { COMMON_SOLVER_SCHEMA } from './options.js';
 import { predictorCorrector } from './pc.js';
 import { reverseDiffusion } from './reverse-diffusion.js';
+import { restart } from './restart.js';
 import { rk45 } from './rk45.js';
 import type { IntegrateOptions, SolverInfo, SolverModule } from './types.js';
 
 /** Every solver module, in the order `--help` lists them. Adding a solver: its module, and one entry here. */
-export const SOLVER_MODULES = [eulerMaruyama, improvedEuler, reverseDiffusion, ddpm, predictorCorrector, odeEuler, odeHeun, rk45, ddim, dpmSolver, dpmSolverPlusPlus] as const;
+export const SOLVER_MODULES = [eulerMaruyama, improvedEuler, reverseDiffusion, ddpm, predictorCorrector, odeEuler, odeHeun, rk45, ddim, dpmSolver, dpmSolverPlusPlus, edmHeun, restart] as const;
 
 type Module = (typeof SOLVER_MODULES)[number];
 

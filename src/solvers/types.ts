@@ -6,7 +6,7 @@ import type { SolverName, SolverOptions } from './registry.js';
 export type { SolverName, SolverOptions };
 
 /** Time grids from T down to eps. */
-export const GRID_KINDS = ['uniform', 'quadratic', 'logsnr'] as const;
+export const GRID_KINDS = ['uniform', 'quadratic', 'logsnr', 'karras'] as const;
 export type GridKind = (typeof GRID_KINDS)[number];
 
 /** What a solver is, as data (read by the CLI, checked once by integrate). */
@@ -39,6 +39,8 @@ export interface CommonSolverOptions {
   eps?: number;
   /** Time grid: a kind (default: the solver's) or explicit decreasing times from T to eps. */
   grid?: GridKind | readonly number[];
+  /** Exponent rho of the karras grid (default 7). */
+  rho?: number;
   /** One last Tweedie step x0 = (x + std(eps)^2 s(x, eps)) / mean(eps) (1 NFE). */
   denoise?: boolean;
 }

@@ -120,8 +120,14 @@ export type { DatasetNll, DatasetNllOptions, NllData, NllMethod, OdeDatasetNll, 
 export { NLL_SCHEMA, type NllOptions } from './eval/nll-options.js';
 
 // Metrics: sample-quality distances between point sets.
-export { energyDistance, medianDistance, rbfMmd2, slicedWasserstein } from './eval/metrics.js';
-export type { Points } from './eval/metrics.js';
+export { energyDistance, medianDistance, noiseFloor, noiseFloors, rbfMmd2, slicedWasserstein } from './eval/metrics.js';
+export type { MetricFn, NoiseFloor, Points } from './eval/metrics.js';
+export { BANDWIDTH_MAX_POINTS, medianBandwidth, MMD_HOST_MAX_DIM, MMD_MAX_POINTS, mmd2 } from './eval/mmd.js';
+export type { MmdOptions } from './eval/mmd.js';
+export { oracleMetrics } from './eval/oracle-metrics.js';
+export type { ComponentError, OracleMetrics } from './eval/oracle-metrics.js';
+export { meanInterval, pairedDifferenceInterval, studentTCdf, studentTQuantile } from './eval/intervals.js';
+export type { MeanInterval, PairedDifference } from './eval/intervals.js';
 
 // Comparison: several solvers on one SDE, score and seed, timed and scored against a reference.
 export { compareSolvers, comparisonRuns, sampleQuality } from './eval/compare.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { normalRng, uniformRng } from '../random.js';
+import { mixSeed, normalRng, uniformRng } from '../random.js';
+import { meanInterval, type MeanInterval } from './intervals.js';
 
 /** A point set on the host: n rows of dimension d. */
 export type Points = number[][];
@@ -126,4 +127,36 @@ export function rbfMmd2(a: Points, b: Points, bandwidth = medianDistance(b)): nu
   // pairSum over a set with itself includes the diagonal k(x, x) = 1: remove it for the U-statistic.
   const within = (s: Points) => (pairSum(s, s, kernel) - s.length) / (s.length * (s.length - 1));
   return within(a) + within(b) - (2 * pairSum(a, b, kernel)) / (a.length * b.length);
+}
+
+/** A sample-quality metric between two point sets (sliced W2, energy distance, mmd2, ...). */
+export type MetricFn = (a: Points, b: Points) => number;
+
+/** A metric's noise floor: the mean over repeats with its t-interval, and the repeats' values. */
+export interface NoiseFloor extends MeanInterval {
+  values: number[];
+}
+
+/**
+ * Noise floors of several metrics: each metric between two independent reference sets of one
+ * size, the value a perfect sampler reaches on average. Repeat r draws the pair
+ * draw(mixSeed(seed, r, 0)), draw(mixSeed(seed, r, 1)) (distinct seeds must give independent
+ * sets) and scores it with every metric, so the floors are paired across metrics; each floor is
+ * the mean of `repeats` values with its Student t-interval at `level` (meanInterval).
+ */
+export function noiseFloors<M extends string>(metrics: Record<M, MetricFn>, draw: (seed: number) => Points, repeats = 10, seed = 0, level = 0.95): Record<M, NoiseFloor> {
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error(`noise floor repeats must be an integer >= 1, got ${repeats}`);
+  const names = Object.keys(metrics) as M[];
+  const values = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<M, number[]>;
+  for (let r = 0; r < repeats; r++) {
+    const first = draw(mixSeed(seed, r, 0));
+    const second = draw(mixSeed(seed, r, 1));
+    for (const name of names) values[name].push(metrics[name](first, second));
+  }
+  return Object.fromEntries(names.map((name) => [name, { ...meanInterval(values[name], level), values: values[name] }])) as Record<M, NoiseFloor>;
+}
+
+/** The noise floor of one metric: noiseFloors({ metric }) (see there). */
+export function noiseFloor(metric: MetricFn, draw: (seed: number) => Points, repeats = 10, seed = 0, level = 0.95): NoiseFloor {
+  return noiseFloors({ metric }, draw, repeats, seed, level).metric;
 }

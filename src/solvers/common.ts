@@ -7,6 +7,8 @@ import { mixSeed, normalArray } from '../random.js';
 /** Stream ids under the base seed. */
 export const PRIOR_STREAM = 1;
 export const NOISE_STREAM = 2;
+/** The Brownian path of the `noise: 'brownian'` option (brownian.ts). */
+export const BROWNIAN_STREAM = 3;
 /** The noise stage of the imputation's replacement draws (solvers use stages 0, 1, ...). */
 export const IMPUTE_STAGE = 0x7fffffff;
 

@@ -26,7 +26,7 @@ function ddimStepper(ctx: StepContext<OptionsOf<typeof DDIM_OPTIONS>>, times: Fl
       // x' = ratio x + (ratio s^2 - c s) score + sigma z.
       const s = ctx.score(x, time(times[i]));
       const mean = tf.add(tf.mul(x, ratio), tf.mul(s, a.std * (ratio * a.std - c)));
-      return sigma2 > 0 ? tf.add(mean, tf.mul(ctx.noise(x.shape, i, 0), Math.sqrt(sigma2))) : mean;
+      return sigma2 > 0 ? tf.add(mean, tf.mul(ctx.noise(x.shape, i, 0, { from: times[i], to: times[i + 1] }), Math.sqrt(sigma2))) : mean;
     },
   };
 }

@@ -7,18 +7,23 @@ import { defineSolver, type StepContext, type Stepper } from './types.js';
 
 const DDPM_OPTIONS = {
   steps: { type: 'number', integer: true, min: 2, doc: 'ddpm: steps of the chain (default 1000)' },
-  variance: choice(['beta-tilde', 'beta'], { default: 'beta-tilde', doc: 'ddpm: posterior variance' }),
+  variance: choice(['beta-tilde', 'beta'], { doc: 'ddpm: variance of the step noise (default beta-tilde; beta with --map score-sde, as score_sde)' }),
   map: choice(['exact', 'score-sde'], { default: 'exact', doc: 'ddpm: VP -> chain map' }),
 } as const satisfies Schema;
 
 /**
- * Ancestral sampling of the DDPM chain (Ho et al. 2020, Algorithm 2) that discretize(sde, N, map)
- * builds from the VP-SDE: for i = N-1 .. 0, with eps^ = -std(t_i) s(x, t_i),
- * x <- (x - beta_i / sqrt(1 - alphaBar_i) eps^) / sqrt(alpha_i) + sigma_i z,
- * sigma_i^2 = betaTilde_i (default) or beta_i, and no noise at i = 0, whose output is the
- * denoised x_0. Map 'exact' (default): t_i = (i + 1) T / N with alphaBar_i = mean(t_i)^2;
- * 'score-sde': beta_i = beta(t_i)/N, with the score taken at t_i = eps + i (T - eps)/(N - 1)
- * as score_sde does. The times reported are t_{N-1} .. t_0, then 0. One NFE per step.
+ * Ancestral sampling of the DDPM chain that discretize(sde, N, map) builds from the VP-SDE, for
+ * i = N-1 .. 0 at the score time t_i, with no noise at i = 0, whose output is the denoised x_0:
+ * - map 'exact' (default): Ho et al.'s Algorithm 2 on t_i = (i + 1) T / N, alphaBar_i = mean(t_i)^2,
+ *   with eps^ = -std(t_i) s(x, t_i):
+ *   x <- (x - beta_i / sqrt(1 - alphaBar_i) eps^) / sqrt(alpha_i) + sigma_i z,
+ *   sigma_i^2 = betaTilde_i (default) or beta_i;
+ * - map 'score-sde': score_sde's AncestralSamplingPredictor, with beta_i = beta(i T/(N - 1)) / N
+ *   (their discrete_betas) and the score at t_i = eps + i (T - eps)/(N - 1) (their time grid):
+ *   x <- (x + beta_i s(x, t_i)) / sqrt(1 - beta_i) + sigma_i z,
+ *   sigma_i^2 = beta_i (default, theirs) or betaTilde_i; their last step returns the mean too.
+ * The times reported are t_{N-1} .. t_0, then 0; the noise of step i stands for the interval
+ * [t_i, t_{i-1}] (a Brownian increment with noise 'brownian'). One NFE per step.
  */
 function ddpmStepper(ctx: StepContext<OptionsOf<typeof DDPM_OPTIONS>>, steps: number, eps: number): Stepper {
   const map = ctx.options.map ?? 'exact';
@@ -29,21 +34,22 @@ function ddpmStepper(ctx: StepContext<OptionsOf<typeof DDPM_OPTIONS>>, steps: nu
   const times = new Float64Array(N + 1);
   for (let k = 0; k < N; k++) times[k] = scoreTime(N - 1 - k);
   times[N] = 0;
-  const useBeta = ctx.options.variance === 'beta';
+  const useBeta = (ctx.options.variance ?? (map === 'exact' ? 'beta-tilde' : 'beta')) === 'beta';
+  // The score's coefficient in the mean: beta_i / sqrt(alpha_i) on score_sde's map; on the exact
+  // map, eps^ = -std s turns -beta/sqrt(1 - alphaBar) eps^ into beta std / sqrt(1 - alphaBar) s.
+  const scoreCoefficient = (i: number, t: number) => {
+    const c = (1 / Math.sqrt(chain.alphas[i])) * chain.betas[i];
+    return map === 'exact' ? (c * ctx.sde.marginalAt(t).std) / Math.sqrt(1 - chain.alphaBars[i]) : c;
+  };
   return {
     times,
     step: (x, k) => {
       const i = N - 1 - k;
-      const t = scoreTime(i);
-      const std = ctx.sde.marginalAt(t).std;
-      const beta = chain.betas[i];
-      const invSqrtAlpha = 1 / Math.sqrt(chain.alphas[i]);
-      // eps^ = -std s, so -beta/sqrt(1 - alphaBar) eps^ = beta std / sqrt(1 - alphaBar) s.
-      const cs = (invSqrtAlpha * beta * std) / Math.sqrt(1 - chain.alphaBars[i]);
-      const mean = tf.add(tf.mul(x, invSqrtAlpha), tf.mul(ctx.score(x, time(t)), cs));
+      const t = times[k];
+      const mean = tf.add(tf.mul(x, 1 / Math.sqrt(chain.alphas[i])), tf.mul(ctx.score(x, time(t)), scoreCoefficient(i, t)));
       if (i === 0) return mean;
-      const variance = useBeta ? beta : chain.posteriorVariance[i];
-      return tf.add(mean, tf.mul(ctx.noise(x.shape, k, 0), Math.sqrt(variance)));
+      const variance = useBeta ? chain.betas[i] : chain.posteriorVariance[i];
+      return tf.add(mean, tf.mul(ctx.noise(x.shape, k, 0, { from: t, to: times[k + 1] }), Math.sqrt(variance)));
     },
   };
 }

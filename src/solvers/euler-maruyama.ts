@@ -12,7 +12,7 @@ import { defineSolver, type StepContext } from './types.js';
 export function eulerMaruyamaStep(ctx: StepContext, x: tf.Tensor, t: number, tNext: number, step: number, stage = 0): tf.Tensor {
   const h = t - tNext;
   const g = ctx.sde.diffusionAt(t);
-  return tf.add(eulerStep(ctx.sde, ctx.score, x, t, h, REVERSE_SDE), tf.mul(ctx.noise(x.shape, step, stage), g * Math.sqrt(h)));
+  return tf.add(eulerStep(ctx.sde, ctx.score, x, t, h, REVERSE_SDE), tf.mul(ctx.noise(x.shape, step, stage, { from: t, to: tNext }), g * Math.sqrt(h)));
 }
 
 /** The euler-maruyama solver. */

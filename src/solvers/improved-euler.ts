@@ -23,7 +23,7 @@ export const improvedEuler = defineSolver({
     times: grid!,
     step: (x, i) => {
       const [t, tNext] = [grid![i], grid![i + 1]];
-      const z = ctx.noise(x.shape, i, 0);
+      const z = ctx.noise(x.shape, i, 0, { from: t, to: tNext });
       const root = Math.sqrt(t - tNext);
       const g = ctx.sde.diffusionAt(t);
       const noise = { predictor: tf.mul(z, g * root), corrector: tf.mul(z, ((g + ctx.sde.diffusionAt(tNext)) / 2) * root) };

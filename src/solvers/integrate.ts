@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ScoreFn, SDE } from '../sde/types.js';
+import { OptionError } from '../options/schema.js';
 import { mixSeed } from '../random.js';
+import { brownianNoise } from './brownian.js';
 import { countedScore, PRIOR_STREAM, seededNoise, tweedie } from './common.js';
 import { checkGrid, DEFAULT_EPS, timeGrid } from './grids.js';
 import { makeImputer } from './impute.js';
 import { checkSolverOptions, solverModule } from './registry.js';
-import type { AdaptiveSolverModule, FixedStepSolverModule, GridKind, IntegrateOptions, SolveResult, SolverInfo, SolverName, StepContext } from './types.js';
+import type { AdaptiveSolverModule, FixedStepSolverModule, GridKind, IntegrateOptions, NoiseSampler, SolveResult, SolverInfo, SolverName, StepContext } from './types.js';
 
 /** Grid indices to save: 'all', or each requested time snapped to the nearest grid time. */
 function saveIndices(times: Float64Array, saveAt: IntegrateOptions['saveAt']): Set<number> {
@@ -37,6 +39,10 @@ function saveIndices(times: Float64Array, saveAt: IntegrateOptions['saveAt']): S
  * q(x_t | x_0 = values) = mean(t) values + std(t) z at the start and after every step
  * (ode-rk45: every accepted step, re-evaluating its first stage there, 1 more NFE per step), and
  * set to the values exactly at the end (after denoise).
+ * With options.noise = 'brownian', every Brownian increment of a stochastic solver is
+ * (W(from) - W(to)) / sqrt(|from - to|) of one Brownian path W seeded by the seed (brownian.ts), so
+ * runs at different step counts or grids follow the same path; Langevin corrector noise and the
+ * imputation's replacement draws stay per step.
  */
 export function integrate(sde: SDE, score: ScoreFn, solver: SolverName | SolverInfo, options: IntegrateOptions): SolveResult {
   const m = solverModule(typeof solver === 'string' ? solver : solver.name);
@@ -45,7 +51,7 @@ export function integrate(sde: SDE, score: ScoreFn, solver: SolverName | SolverI
   const seed = options.seed ?? 0;
   const eps = options.eps ?? DEFAULT_EPS;
   const counter = { nfe: 0 };
-  const ctx: StepContext = { sde, score: countedScore(score, counter), noise: options.noise ?? seededNoise(seed), options };
+  const ctx: StepContext = { sde, score: countedScore(score, counter), noise: noiseSource(sde, seed, options), options };
   const imputer = options.impute ? makeImputer(sde, options.impute, options.xT?.shape ?? options.shape!, ctx.noise) : undefined;
   if (imputer) ctx.afterStep = imputer.replace;
   try {
@@ -69,6 +75,20 @@ export function integrate(sde: SDE, score: ScoreFn, solver: SolverName | SolverI
   } finally {
     imputer?.dispose();
   }
+}
+
+/**
+ * The run's noise sampler: options.noiseSampler when given; else per-step normals from the seed
+ * (noise 'independent'), or with noise 'brownian' the increments of one seeded Brownian path in t
+ * for draws that give their interval (per-step normals for the rest).
+ */
+function noiseSource(sde: SDE, seed: number, options: IntegrateOptions): NoiseSampler {
+  if (options.noiseSampler) {
+    if (options.noise === 'brownian') throw new OptionError('noise', 'brownian noise makes its own sampler; give either noise or noiseSampler');
+    return options.noiseSampler;
+  }
+  const independent = seededNoise(seed);
+  return options.noise === 'brownian' ? brownianNoise(seed, sde.T, independent) : independent;
 }
 
 /** The start state after ctx.afterStep at time t (step 0), owned by the caller, or xT itself when there is none. */

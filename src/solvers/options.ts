@@ -1,4 +1,5 @@
 import { choice, type Schema } from '../options/schema.js';
+import { NOISE_KINDS } from './brownian.js';
 import { DEFAULT_EPS, DEFAULT_RHO } from './grids.js';
 import { GRID_KINDS } from './types.js';
 
@@ -12,5 +13,6 @@ export const COMMON_SOLVER_SCHEMA = {
   eps: { type: 'number', above: 0, default: DEFAULT_EPS, doc: 'end time of the reverse process (below the SDE\'s T)' },
   grid: choice(GRID_KINDS, { doc: "time grid (default: the solver's)" }),
   rho: { type: 'number', above: 0, default: DEFAULT_RHO, doc: 'karras grid: exponent rho of the noise-level spacing (larger: denser near eps)' },
+  noise: choice(NOISE_KINDS, { default: 'independent', doc: 'independent: fresh normals per step; brownian: increments of one seeded Brownian path in t, the same path at every step count' }),
   denoise: { type: 'boolean', default: false, doc: 'final Tweedie denoising step at eps (1 NFE)' },
 } as const satisfies Schema;

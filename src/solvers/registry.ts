@@ -14,10 +14,11 @@ import { predictorCorrector } from './pc.js';
 import { reverseDiffusion } from './reverse-diffusion.js';
 import { restart } from './restart.js';
 import { rk45 } from './rk45.js';
+import { sdeAdaptive } from './sde-adaptive.js';
 import type { IntegrateOptions, SolverInfo, SolverModule } from './types.js';
 
 /** Every solver module, in the order `--help` lists them. Adding a solver: its module, and one entry here. */
-export const SOLVER_MODULES = [eulerMaruyama, improvedEuler, reverseDiffusion, ddpm, predictorCorrector, odeEuler, odeHeun, rk45, ddim, dpmSolver, dpmSolverPlusPlus, edmHeun, restart] as const;
+export const SOLVER_MODULES = [eulerMaruyama, improvedEuler, reverseDiffusion, ddpm, predictorCorrector, odeEuler, odeHeun, rk45, sdeAdaptive, ddim, dpmSolver, dpmSolverPlusPlus, edmHeun, restart] as const;
 
 type Module = (typeof SOLVER_MODULES)[number];
 

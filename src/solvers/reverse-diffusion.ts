@@ -11,7 +11,7 @@ import { defineSolver, type StepContext } from './types.js';
 export function reverseDiffusionStep(ctx: StepContext, x: tf.Tensor, t: number, tNext: number, step: number, stage = 0): tf.Tensor {
   const { r, v } = transition(ctx.sde, tNext, t);
   const mean = tf.add(tf.mul(x, 2 - r), tf.mul(ctx.score(x, time(t)), v));
-  return tf.add(mean, tf.mul(ctx.noise(x.shape, step, stage), Math.sqrt(v)));
+  return tf.add(mean, tf.mul(ctx.noise(x.shape, step, stage, { from: t, to: tNext }), Math.sqrt(v)));
 }
 
 /** The reverse-diffusion solver. */

@@ -41,6 +41,8 @@ export interface CommonSolverOptions {
   grid?: GridKind | readonly number[];
   /** Exponent rho of the karras grid (default 7). */
   rho?: number;
+  /** 'independent' (default): fresh normals per step; 'brownian': increments of one seeded Brownian path in t, shared across step counts. */
+  noise?: 'independent' | 'brownian';
   /** One last Tweedie step x0 = (x + std(eps)^2 s(x, eps)) / mean(eps) (1 NFE). */
   denoise?: boolean;
 }
@@ -119,8 +121,11 @@ export interface RunOptions {
    * time to the nearest grid time; ode-rk45 steps onto it exactly. `times` reports the actual times.
    */
   saveAt?: 'all' | readonly number[];
-  /** Noise source (default: normalTensor (host-side normals, the same on every backend), per step and stage from the base seed). */
-  noise?: NoiseSampler;
+  /**
+   * Noise source for tests and library users (default: normalTensor (host-side normals, the same
+   * on every backend), per step and stage from the base seed, or the Brownian path of `noise`).
+   */
+  noiseSampler?: NoiseSampler;
   /** Called after each step with the step count and the time reached (progress reporting). */
   onStep?: (step: number, t: number) => void;
   /**

@@ -91,7 +91,7 @@ export function affineLaw(sde: SDE, score: ScoreFn, solver: SolverName, options:
     if (step < draws) z[step] = 1;
     return tf.tensor(z, shape);
   };
-  const r = integrate(sde, score, solver, { ...options, xT, noise });
+  const r = integrate(sde, score, solver, { ...options, xT, noiseSampler: noise });
   const x = r.x.dataSync();
   r.x.dispose();
   xT.dispose();

@@ -210,7 +210,7 @@ describe('edm-heun: options, NFE and the mixture', () => {
         draws.push(step);
         return tf.randomNormal(shape, 0, 1, 'float32', step);
       };
-      const r = integrate(vp, score, 'edm-heun', { shape: [4, 2], noise, ...options });
+      const r = integrate(vp, score, 'edm-heun', { shape: [4, 2], noiseSampler: noise, ...options });
       expect(r.nfe).toBe(nfe);
       expect(expectedNfe('edm-heun', options)).toBe(nfe);
       expect(draws).toEqual(options.churn ? [1, 2, 3, 4] : []);

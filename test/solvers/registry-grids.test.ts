@@ -24,7 +24,7 @@ describe('registry', () => {
       expect(info.order).toBeGreaterThan(0);
       expect(info.adaptive ? info.defaultSteps === 0 : info.defaultSteps > 0).toBe(true);
     }
-    expect(SOLVER_NAMES.filter((n) => SOLVERS[n].adaptive)).toEqual(['ode-rk45']);
+    expect(SOLVER_NAMES.filter((n) => SOLVERS[n].adaptive)).toEqual(['ode-rk45', 'sde-adaptive']);
     expect(expectedNfe('pc', { correctorSteps: 2 })).toBe(750);
     expect(expectedNfe('dpm-solver', {})).toBe(18);
     expect(expectedNfe('dpm-solver++', {})).toBe(20);

@@ -135,7 +135,7 @@ function stagedLaw(sde: SDE, score: ScoreFn, options: IntegrateOptions, draws: n
     z[index.get(key)!] = 1;
     return tf.tensor(z, shape);
   };
-  const r = integrate(sde, score, 'restart', { ...options, xT, noise });
+  const r = integrate(sde, score, 'restart', { ...options, xT, noiseSampler: noise });
   const x = r.x.dataSync();
   tf.dispose([r.x, xT]);
   expect(index.size).toBeLessThanOrEqual(draws);

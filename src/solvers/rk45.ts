@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { PROBABILITY_FLOW } from '../sde/reverse.js';
 import { reverseTimeDrift } from './common.js';
+import { SavedPath } from './saved-path.js';
 import { defineSolver, type AdaptiveRun } from './types.js';
 
 export const DEFAULT_RTOL = 1e-5;
@@ -96,43 +97,6 @@ function stepFactor(errNorm: number, max: number): number {
  */
 function stepAfterAccept(taken: number, proposed: number, landed: boolean, errNorm: number, maxStep: number): number {
   return Math.min(Math.max(taken * stepFactor(errNorm, 10), landed ? Math.min(proposed, taken * 10) : 0), maxStep);
-}
-
-/**
- * The times the state is saved at and the path saved so far. In direction `dir`, the targets are
- * sorted along the integration; 'all' saves every state offered.
- */
-class SavedPath {
-  readonly path: tf.Tensor[] = [];
-  readonly times: number[] = [];
-  private readonly targets: number[];
-  private next = 0;
-
-  constructor(
-    private readonly saveTimes: readonly number[] | 'all',
-    private readonly dir: number,
-  ) {
-    this.targets = saveTimes === 'all' ? [] : [...saveTimes].sort((a, b) => dir * (a - b));
-  }
-
-  /** The next time the integrator must land on before t1: the first unsaved target ahead of t, or t1. */
-  stopBefore(t1: number): number {
-    return this.next < this.targets.length && this.dir * (t1 - this.targets[this.next]) > 0 ? this.targets[this.next] : t1;
-  }
-
-  /** Saves a copy of x at t for every target reached by t ('all': once). */
-  saveIfDue(x: tf.Tensor, t: number): void {
-    if (this.saveTimes === 'all') {
-      this.path.push(tf.clone(x));
-      this.times.push(t);
-      return;
-    }
-    while (this.next < this.targets.length && this.dir * (this.targets[this.next] - t) <= 0) {
-      this.path.push(tf.clone(x));
-      this.times.push(t);
-      this.next++;
-    }
-  }
 }
 
 /** The live state of a Dormand-Prince run: the time, x, its stage k1 = F(x, t), the trial step size and the step counts. */

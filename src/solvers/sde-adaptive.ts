@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { choice, type Schema } from '../options/schema.js';
 import { driftCoefficients, REVERSE_SDE } from '../sde/reverse.js';
 import { time } from './common.js';
+import { SavedPath } from './saved-path.js';
 import { defineSolver, type AdaptiveRun, type StepContext } from './types.js';
 
 /** Defaults: the tolerances, h_init, theta and r of Jolicoeur-Martineau et al. (2021); the batch norm; the cap on attempts. */
@@ -72,36 +73,6 @@ function trialStep(ctx: StepContext, c: Control, x: tf.Tensor, xPrev: tf.Tensor,
   });
 }
 
-/** The times to save at, sorted from T down, and the states saved so far; 'all' saves every state offered. */
-class SaveTargets {
-  readonly path: tf.Tensor[] = [];
-  readonly times: number[] = [];
-  private readonly targets: number[];
-  private next = 0;
-
-  constructor(private readonly saveAt: readonly number[] | 'all') {
-    this.targets = saveAt === 'all' ? [] : [...saveAt].sort((a, b) => b - a);
-  }
-
-  /** The next unsaved target above tEnd (the run lands on it exactly), or tEnd. */
-  stop(tEnd: number): number {
-    return this.next < this.targets.length && this.targets[this.next] > tEnd ? this.targets[this.next] : tEnd;
-  }
-
-  /** Saves a copy of x at time t for every target at or above t ('all': once). */
-  saveIfDue(x: tf.Tensor, t: number): void {
-    if (this.saveAt === 'all') {
-      this.path.push(tf.clone(x));
-      this.times.push(t);
-      return;
-    }
-    for (; this.next < this.targets.length && this.targets[this.next] >= t; this.next++) {
-      this.path.push(tf.clone(x));
-      this.times.push(t);
-    }
-  }
-}
-
 /** The live state of a run: time, proposed step, the state x, the last accepted Euler-Maruyama solution x'_prev, and the counts. */
 interface RunState {
   t: number;
@@ -116,7 +87,7 @@ interface RunState {
  * Accepts a trial at time t: x = x'' (the extrapolated solution) mapped by afterStep when given,
  * x'_prev = x'; the previous x is disposed unless it is the caller's x0. Saves when due, reports to onStep.
  */
-function acceptTrial(ctx: StepContext, s: RunState, trial: Trial, t: number, saves: SaveTargets, release: (x: tf.Tensor) => void): void {
+function acceptTrial(ctx: StepContext, s: RunState, trial: Trial, t: number, saves: SavedPath, release: (x: tf.Tensor) => void): void {
   s.accepted++;
   s.t = t;
   release(s.x);
@@ -138,7 +109,7 @@ function acceptTrial(ctx: StepContext, s: RunState, trial: Trial, t: number, sav
  */
 function adaptiveLoop(ctx: StepContext, c: Control, x0: tf.Tensor, tEnd: number, firstStep: number, saveAt: readonly number[] | 'all', ownsX0: boolean): AdaptiveRun {
   const T = ctx.sde.T;
-  const saves = new SaveTargets(saveAt);
+  const saves = new SavedPath(saveAt, -1);
   const s: RunState = { t: T, h: Math.min(firstStep, T - tEnd), x: x0, xPrev: tf.clone(x0), accepted: 0, rejected: 0 };
   const release = (x: tf.Tensor) => {
     if (x !== x0 || ownsX0) x.dispose();
@@ -147,7 +118,7 @@ function adaptiveLoop(ctx: StepContext, c: Control, x0: tf.Tensor, tEnd: number,
   try {
     while (s.t > tEnd) {
       if (s.accepted + s.rejected >= c.maxSteps) throw new Error(`sde-adaptive: more than ${c.maxSteps} attempted steps (rtol ${c.rtol}, atol ${c.atol}); loosen the tolerances`);
-      const stop = saves.stop(tEnd);
+      const stop = saves.stopBefore(tEnd);
       const land = s.h >= (s.t - stop) * (1 - 1e-9);
       const h = land ? s.t - stop : s.h;
       if (!(h > 1e-14 * T)) throw new Error(`sde-adaptive: step size underflow at t = ${s.t}`);

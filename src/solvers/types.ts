@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { OptionsOf, Schema } from '../options/schema.js';
 import type { ScoreFn, SDE } from '../sde/types.js';
+import type { NoiseKind } from './brownian.js';
 import type { SolverName, SolverOptions } from './registry.js';
 
 export type { SolverName, SolverOptions };
@@ -42,7 +43,7 @@ export interface CommonSolverOptions {
   /** Exponent rho of the karras grid (default 7). */
   rho?: number;
   /** 'independent' (default): fresh normals per step; 'brownian': increments of one seeded Brownian path in t, shared across step counts. */
-  noise?: 'independent' | 'brownian';
+  noise?: NoiseKind;
   /** One last Tweedie step x0 = (x + std(eps)^2 s(x, eps)) / mean(eps) (1 NFE). */
   denoise?: boolean;
 }
